@@ -1,0 +1,15 @@
+// One Jest project per kind of test; unit vs integration chosen by file name (STYLE.md §8).
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }];
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.tsx?$': swc },
+  moduleNameMapper: { '^@celeriac/([a-z-]+)$': '<rootDir>/packages/$1/src' },
+  setupFiles: ['<rootDir>/jest.setup.js'],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/unit/**/*.test.ts', '<rootDir>/sample-app/test/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.test.ts'], testTimeout: 30000 },
+    { ...common, displayName: 'interop', testMatch: ['<rootDir>/packages/*/test/interop/**/*.int.test.ts'], testTimeout: 60000 },
+  ],
+};

@@ -1,0 +1,286 @@
+/**
+ * The app: settings, task registry, calling API, broker and result backend. One per process is usual;
+ * several can coexist (each has its own broker connection).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import { resolveBackend } from '../backends/resolve-backend';
+import type { ResultBackend } from '../backends/result-backend';
+import type { Broker, DeliveryInfo, Route } from '../brokers/broker';
+import { resolveBroker } from '../brokers/resolve-broker';
+import { ConfigError, EncodeError } from '../errors';
+import { createLogger, type Logger } from '../logging/logger';
+import { toExceptionDict } from '../protocol/exception-codec';
+import { createTaskMessage, encodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
+import { dateDoneNow } from '../protocol/result-meta';
+import { argsRepr, kwargsRepr } from '../protocol/repr';
+import { AsyncResult } from '../result/async-result';
+import { EagerResult } from '../result/eager-result';
+import { FAILURE, PENDING } from '../result/states';
+import { TaskRegistry } from '../task/registry';
+import { attachSharedTaskHost, detachSharedTaskHost, setCurrentHost, type SharedTaskHost } from '../task/shared-task';
+import { createTask, type AnyTask, type Task, type TaskFunction } from '../task/task';
+import { currentTask, TaskContext } from '../task/task-context';
+import type { ApplyOptions, TaskOptions } from '../task/task-options';
+import { Executor, type ExecutorHost } from '../worker/executor';
+import { buildRequest } from '../worker/request';
+import { autodiscover, type AutodiscoverOptions } from './autodiscover';
+import { publishWithRetry } from './publish-retry';
+import { resolveRoute } from './router';
+import type { CeleriacSettings } from './settings';
+import { validateSettings } from './validate-settings';
+
+/** Options of `new Celeriac(...)`: any setting from the settings table. */
+export type CeleriacOptions = Partial<CeleriacSettings> & { logger?: Logger };
+
+/**
+ * A Celeriac app.
+ * @example
+ * const app = new Celeriac({ brokerUrl: 'redis://localhost:6379/0', resultBackend: 'redis://localhost:6379/0' });
+ * export const add = app.task('math.add', async (x: number, y: number) => x + y);
+ * const sum = await (await add.delay(2, 3)).get({ timeout: 10_000 }); // 5
+ */
+export class Celeriac implements SharedTaskHost, ExecutorHost {
+  readonly conf: CeleriacSettings;
+  readonly tasks = new TaskRegistry();
+  readonly logger: Logger;
+  /** Reply address put in every message's reply_to (Celery's oid). */
+  readonly oid = randomUUID();
+  private brokerInstance: Broker | undefined;
+  private backendInstance: ResultBackend | null | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly declared = new Set<string>();
+  private readonly origin = `gen${process.pid}@${osHostname()}`;
+  private eagerExecutor: Executor | undefined;
+
+  constructor(options: CeleriacOptions = {}) {
+    const { logger, ...settings } = options;
+    this.conf = validateSettings(settings);
+    this.logger = logger ?? createLogger(this.conf.workerLogLevel, this.conf.main ?? 'celeriac');
+    attachSharedTaskHost(this);
+  }
+
+  /** Makes this the app that shared tasks publish through. */
+  setAsCurrent(): this {
+    setCurrentHost(this);
+    return this;
+  }
+
+  /** The broker (created from brokerUrl on first use, connected by `connect()`). */
+  get broker(): Broker {
+    return (this.brokerInstance ??= resolveBroker(this.conf));
+  }
+
+  /** The result backend, or null when resultBackend is unset. */
+  backendOrNull(): ResultBackend | null {
+    if (this.backendInstance === undefined) this.backendInstance = resolveBackend(this.conf);
+    return this.backendInstance;
+  }
+
+  /** The result backend; throws a ConfigError when results are disabled. */
+  resultBackend(): ResultBackend {
+    const backend = this.backendOrNull();
+    if (!backend) {
+      throw new ConfigError('resultBackend', 'No result backend configured: set resultBackend (e.g. redis://localhost:6379/0 or memory://) to read results.');
+    }
+    return backend;
+  }
+
+  /** Connects the broker and the result backend (idempotent; done on first publish anyway). */
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      await this.broker.connect();
+      await this.backendOrNull()?.connect();
+    })().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Defines and registers a task. The function's parameters type `.delay()`; its return type types
+   * `AsyncResult.get()`. Use a `function` (not an arrow) to get the TaskContext as `this`.
+   */
+  task<TArgs extends unknown[], TResult>(name: string, fn: TaskFunction<TArgs, TResult>, options: TaskOptions<Awaited<TResult>> = {}): Task<TArgs, Awaited<TResult>> {
+    if (!name || typeof name !== 'string') throw new ConfigError('task', 'A task needs a non-empty name, e.g. "billing.charge_card".');
+    const task = createTask(name, fn, options as TaskOptions<TResult>, () => this, (t, args) => this.directContext(t, args));
+    this.tasks.register(task as unknown as AnyTask);
+    return task;
+  }
+
+  /** @internal SharedTaskHost */
+  registerTask(task: AnyTask): void {
+    this.tasks.register(task);
+  }
+
+  /**
+   * A handle to call a task by name without loading its code: type it with the task's type
+   * (`app.taskRef<typeof add>('math.add')`) or spell it out for Python tasks
+   * (`app.taskRef<Task<[number, number], number>>('proj.tasks.mul')`).
+   */
+  taskRef<T extends AnyTask>(name: string, options: TaskOptions = {}): T {
+    const missing = async (): Promise<never> => {
+      throw new ConfigError('task', `Task "${name}" is a reference: its code runs on a worker, it cannot be called here.`);
+    };
+    return createTask(name, missing, options, () => this, (t, args) => this.directContext(t, args)) as unknown as T;
+  }
+
+  /** Sends a task by name (it may be defined elsewhere, even in Python). */
+  sendTask<TResult = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<TResult>> {
+    return this.publish(name, args, { ...options, kwargs: { ...options.kwargs, ...kwargs } }, this.tasks.get(name)) as Promise<AsyncResult<TResult>>;
+  }
+
+  /** A handle to an existing task id. */
+  asyncResult<T = unknown>(id: string): AsyncResult<T> {
+    return new AsyncResult<T>(id, this);
+  }
+
+  /** Imports task modules by path or glob (Celery's autodiscover_tasks / imports). */
+  autodiscover(patterns: string | readonly string[], options: AutodiscoverOptions = {}): Promise<string[]> {
+    return autodiscover(typeof patterns === 'string' ? [patterns] : patterns, options);
+  }
+
+  /** @internal TaskCaller */
+  applyTask(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<AsyncResult<unknown>> {
+    if (this.conf.taskAlwaysEager) return this.applyEager(task, args, options);
+    return this.publish(task.taskName, args, { ...task.options.defaults, ...options }, task);
+  }
+
+  /** @internal TaskCaller: runs in-process and returns the finished result. */
+  async applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>> {
+    let message = this.buildMessage(task.taskName, args, options, task, { queue: null, exchange: '', routingKey: '' }).message;
+    const executor = (this.eagerExecutor ??= new Executor(
+      {
+        conf: this.conf,
+        logger: this.logger,
+        backendOrNull: () => null,
+        // Eager retries run again at once, ignoring the countdown (as Celery's eager mode does).
+        sendRetry: async (next) => {
+          message = next;
+        },
+      },
+      'eager@' + osHostname(),
+    ));
+    for (;;) {
+      const before = message;
+      const outcome = await executor.run(task, before, null, true);
+      if (outcome.state === 'RETRY' && message !== before) continue;
+      if (outcome.state === 'SUCCESS') {
+        return new EagerResult(before.id, { taskId: before.id, status: 'SUCCESS', result: outcome.retval ?? null, traceback: null, children: [], dateDone: dateDoneNow() });
+      }
+      const error = 'error' in outcome ? outcome.error : undefined;
+      if (this.conf.taskEagerPropagates && error !== undefined) throw error;
+      return new EagerResult(before.id, {
+        taskId: before.id,
+        status: outcome.state === 'FAILURE' ? FAILURE : outcome.state,
+        result: error === undefined ? null : toExceptionDict(error),
+        traceback: error instanceof Error ? (error.stack ?? null) : null,
+        children: [],
+        dateDone: dateDoneNow(),
+      });
+    }
+  }
+
+  /** @internal SharedTaskHost: the context of a task called directly as a function. */
+  directContext(task: AnyTask, args: unknown[]): TaskContext {
+    const message = createTaskMessage({ id: randomUUID(), task: task.taskName, args });
+    return new TaskContext(buildRequest(message, 'direct@' + osHostname(), null, true), new AbortController().signal, { maxRetries: 0, defaultRetryDelay: 0 }, async () => undefined);
+  }
+
+  private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { queue: string | null; exchange: string; routingKey: string; priority?: number }) {
+    if (!Array.isArray(args)) throw new EncodeError(`Task ${name}: args must be an array, got ${typeof args}.`);
+    const id = options.taskId ?? randomUUID();
+    const kwargs = options.kwargs ?? {};
+    const parent = currentTask();
+    const countdown = options.countdown;
+    if (countdown !== undefined && (!Number.isFinite(countdown) || countdown < 0)) throw new ConfigError('countdown', `countdown must be a number of seconds >= 0, got ${countdown}.`);
+    const eta = options.eta ?? (countdown ? new Date(Date.now() + countdown * 1000) : null);
+    if (eta && Number.isNaN(eta.getTime())) throw new ConfigError('eta', 'eta is an invalid Date.');
+    const expires = options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(Date.now() + options.expires * 1000);
+    const priority = options.priority ?? route.priority ?? task?.options.priority ?? this.conf.taskDefaultPriority ?? 0;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 255) throw new ConfigError('priority', `priority must be an integer 0-9, got ${priority}.`);
+    const message: TaskMessage = createTaskMessage({
+      id,
+      task: name,
+      args,
+      kwargs,
+      shadow: options.shadow ?? null,
+      eta,
+      expires,
+      group: options.groupId ?? null,
+      groupIndex: options.groupIndex ?? null,
+      timeLimit: [options.timeLimit ?? task?.options.timeLimit ?? null, options.softTimeLimit ?? task?.options.softTimeLimit ?? null],
+      rootId: options.rootId ?? parent?.request.rootId ?? id,
+      parentId: options.parentId ?? parent?.request.id ?? null,
+      argsrepr: options.argsrepr ?? argsRepr(args),
+      kwargsrepr: options.kwargsrepr ?? kwargsRepr(kwargs),
+      origin: this.origin,
+      ignoreResult: options.ignoreResult ?? task?.options.ignoreResult ?? this.conf.taskIgnoreResult,
+      customHeaders: options.headers ?? {},
+      replyTo: this.oid,
+      priority,
+    });
+    return { message, route };
+  }
+
+  private async publish(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined): Promise<AsyncResult<unknown>> {
+    const kwargs = options.kwargs ?? {};
+    const route = resolveRoute(this.conf, { name, args, kwargs, queue: options.queue, exchange: options.exchange, routingKey: options.routingKey, taskQueue: task?.options.queue });
+    const { message } = this.buildMessage(name, args, options, task, route);
+    const wire = encodeTaskMessage(message, {
+      serializer: options.serializer ?? task?.options.serializer ?? this.conf.taskSerializer,
+      compression: options.compression ?? this.conf.taskCompression,
+    });
+    const target: Route = route.queue ? { exchange: '', routingKey: route.queue } : { exchange: route.exchange, routingKey: route.routingKey };
+    const retry = options.retry ?? this.conf.taskPublishRetry;
+    const policy = { ...this.conf.taskPublishRetryPolicy, ...options.retryPolicy };
+    await publishWithRetry(
+      async () => {
+        await this.connect();
+        if (route.queue) await this.declareQueue(route.queue, route.exchange, route.routingKey);
+        await this.broker.publish(wire, target);
+      },
+      (err) => this.broker.isRecoverable(err) || isConnectError(err),
+      retry ? policy : { ...policy, maxRetries: 0 },
+      (err, attempt, delayMs) => this.logger.warn({ err, task: name, id: message.id }, `Publish failed (attempt ${attempt}); retrying in ${delayMs} ms`),
+    );
+    if (this.conf.taskTrackSent) {
+      await this.backendOrNull()?.storeResult({ taskId: message.id, status: PENDING, result: null, traceback: null, children: null, dateDone: null }, { keepSuccess: true });
+    }
+    return new AsyncResult(message.id, this);
+  }
+
+  /** Declares a queue and its binding once per app (taskCreateMissingQueues). */
+  async declareQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
+    if (this.declared.has(queue)) return;
+    if (!this.conf.taskCreateMissingQueues && queue !== this.conf.taskDefaultQueue) {
+      throw new ConfigError('taskCreateMissingQueues', `Queue "${queue}" is not declared and taskCreateMissingQueues is false.`);
+    }
+    await this.broker.declareQueue({ name: queue, exchange, routingKey });
+    this.declared.add(queue);
+  }
+
+  /** @internal ExecutorHost: re-publishes a retried task to the queue it came from. */
+  async sendRetry(message: TaskMessage, deliveryInfo: DeliveryInfo | null): Promise<void> {
+    const wire = encodeTaskMessage({ ...message, origin: this.origin }, { serializer: this.conf.taskSerializer });
+    const queue = deliveryInfo?.queue ?? this.conf.taskDefaultQueue;
+    await this.connect();
+    await this.broker.publish(wire, { exchange: '', routingKey: queue });
+  }
+
+  /** Closes the broker and backend connections. */
+  async close(): Promise<void> {
+    detachSharedTaskHost(this);
+    await this.brokerInstance?.close();
+    await this.backendInstance?.close();
+    this.brokerInstance = undefined;
+    this.backendInstance = undefined;
+    this.connecting = undefined;
+    this.declared.clear();
+  }
+}
+
+function isConnectError(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { code?: string }).code === 'CELERIAC_BROKER_CONNECTION';
+}

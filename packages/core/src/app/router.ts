@@ -1,0 +1,73 @@
+/**
+ * Routing (Celery's task_routes, celery/app/routes.py): explicit call options win, then taskRoutes
+ * (exact name, glob, or router functions; first match wins), then the task's own queue, then the default.
+ */
+import type { CeleriacSettings, RouteSpec, RouterFunction, TaskRoutes } from './settings';
+
+export interface ResolvedRoute {
+  /** The queue to declare and publish to; null when only an exchange was given. */
+  queue: string | null;
+  exchange: string;
+  routingKey: string;
+  priority?: number;
+}
+
+export interface RouteRequest {
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  taskQueue?: string;
+}
+
+const globCache = new Map<string, RegExp>();
+function globToRegExp(glob: string): RegExp {
+  let re = globCache.get(glob);
+  if (!re) {
+    re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    globCache.set(glob, re);
+  }
+  return re;
+}
+
+function lookup(routes: TaskRoutes, req: RouteRequest): RouteSpec | undefined {
+  const list = Array.isArray(routes) ? routes : [routes];
+  for (const router of list) {
+    if (typeof router === 'function') {
+      const r = (router as RouterFunction)(req.name, req.args, req.kwargs);
+      if (r) return typeof r === 'string' ? { queue: r } : r;
+      continue;
+    }
+    const exact = router[req.name];
+    if (exact) return typeof exact === 'string' ? { queue: exact } : exact;
+    for (const [pattern, spec] of Object.entries(router)) {
+      if ((pattern.includes('*') || pattern.includes('?')) && globToRegExp(pattern).test(req.name)) {
+        return typeof spec === 'string' ? { queue: spec } : spec;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where a task call goes. */
+export function resolveRoute(settings: CeleriacSettings, req: RouteRequest): ResolvedRoute {
+  let spec: RouteSpec | undefined;
+  if (req.queue || req.exchange || req.routingKey) spec = { queue: req.queue, exchange: req.exchange, routingKey: req.routingKey };
+  else if (settings.taskRoutes) spec = lookup(settings.taskRoutes, req);
+  if (!spec && req.taskQueue) spec = { queue: req.taskQueue };
+  if (!spec || (!spec.queue && !spec.exchange)) {
+    return { queue: settings.taskDefaultQueue, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec?.priority };
+  }
+  if (spec.queue) {
+    const isDefault = spec.queue === settings.taskDefaultQueue;
+    return {
+      queue: spec.queue,
+      exchange: spec.exchange ?? (isDefault ? settings.taskDefaultExchange : spec.queue),
+      routingKey: spec.routingKey ?? (isDefault ? settings.taskDefaultRoutingKey : spec.queue),
+      priority: spec.priority,
+    };
+  }
+  return { queue: null, exchange: spec.exchange!, routingKey: spec.routingKey ?? req.name, priority: spec.priority };
+}

@@ -1,0 +1,149 @@
+/**
+ * The settings table: one row per setting, Celery's name beside ours. This table drives validation
+ * (`validateSettings`), environment loading (`loadConfig`) and the README's configuration table.
+ */
+import { cpus } from 'node:os';
+
+export type SettingKind = 'string' | 'number' | 'boolean' | 'list' | 'json' | 'enum' | 'object' | 'any';
+
+export interface SettingSpec {
+  /** Celery's setting name; the env var is PREFIX + this upper-cased. */
+  readonly celeryName: string;
+  readonly kind: SettingKind;
+  readonly default: unknown;
+  /** For 'enum' and 'list' of enums: the allowed values. */
+  readonly values?: readonly string[];
+  readonly min?: number;
+  /** A setting that cannot come from an environment variable (functions, classes). */
+  readonly codeOnly?: boolean;
+  readonly doc: string;
+}
+
+export interface RetryPolicy {
+  /** Retries before giving up. @defaultValue 3 */
+  maxRetries: number;
+  /** Seconds before the first retry. @defaultValue 0 */
+  intervalStart: number;
+  /** Seconds added per retry. @defaultValue 0.2 */
+  intervalStep: number;
+  /** Largest wait between retries, in seconds. @defaultValue 0.2 */
+  intervalMax: number;
+}
+
+export interface RouteSpec {
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  priority?: number;
+}
+/** A router function: return a route for a task name, or null/undefined to fall through. */
+export type RouterFunction = (name: string, args: unknown[], kwargs: Record<string, unknown>) => RouteSpec | string | null | undefined;
+/** Celery's task_routes: a map from exact name or glob to a route, router functions, or a list of both. */
+export type TaskRoutes = Record<string, RouteSpec | string> | RouterFunction | Array<Record<string, RouteSpec | string> | RouterFunction>;
+
+export interface BrokerTransportOptions {
+  /** Seconds a reserved Redis message may stay unacked before any consumer restores it. @defaultValue 3600 */
+  visibilityTimeout?: number;
+  /** Prepended to every Redis key and channel (Kombu's `global_keyprefix`). */
+  globalKeyprefix?: string;
+}
+
+/** All settings, camelCase forms of Celery's names. */
+export interface CeleriacSettings {
+  main: string | undefined;
+  brokerUrl: string;
+  brokerTransportOptions: BrokerTransportOptions;
+  brokerConnectionTimeout: number;
+  resultBackend: string | undefined;
+  resultExpires: number;
+  resultExtended: boolean;
+  resultSerializer: string;
+  resultAcceptContent: string[] | undefined;
+  taskSerializer: string;
+  acceptContent: string[];
+  taskCompression: string | undefined;
+  taskDefaultQueue: string;
+  taskDefaultExchange: string;
+  taskDefaultRoutingKey: string;
+  taskDefaultPriority: number | undefined;
+  taskRoutes: TaskRoutes | undefined;
+  taskCreateMissingQueues: boolean;
+  taskPublishRetry: boolean;
+  taskPublishRetryPolicy: RetryPolicy;
+  taskAcksLate: boolean;
+  taskRejectOnWorkerLost: boolean;
+  taskAcksOnFailureOrTimeout: boolean;
+  taskTrackStarted: boolean;
+  taskTrackSent: boolean;
+  taskIgnoreResult: boolean;
+  taskStoreErrorsEvenIfIgnored: boolean;
+  taskAlwaysEager: boolean;
+  taskEagerPropagates: boolean;
+  taskTimeLimit: number | undefined;
+  taskSoftTimeLimit: number | undefined;
+  taskDefaultRateLimit: string | undefined;
+  timezone: string;
+  enableUtc: boolean;
+  imports: string[];
+  workerConcurrency: number;
+  workerPrefetchMultiplier: number;
+  workerShutdownTimeout: number;
+  workerLogLevel: string;
+  workerHostname: string | undefined;
+}
+
+const SERIALIZERS = ['json', 'msgpack'] as const;
+const COMPRESSIONS = ['gzip', 'zlib', 'brotli'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'] as const;
+
+/** One row per setting. Keep in the order the README documents them. */
+export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } = {
+  main: { celeryName: 'main', kind: 'string', default: undefined, doc: 'App name; the prefix of auto-generated task names.' },
+  brokerUrl: { celeryName: 'broker_url', kind: 'string', default: 'memory://', doc: 'Broker URL: redis://, rediss://, memory://.' },
+  brokerTransportOptions: { celeryName: 'broker_transport_options', kind: 'json', default: {}, doc: 'Transport options: visibilityTimeout (s), globalKeyprefix.' },
+  brokerConnectionTimeout: { celeryName: 'broker_connection_timeout', kind: 'number', default: 4, min: 0, doc: 'Seconds to wait for a broker connection.' },
+  resultBackend: { celeryName: 'result_backend', kind: 'string', default: undefined, doc: 'Result backend URL: redis://, rediss://, memory://; unset disables results.' },
+  resultExpires: { celeryName: 'result_expires', kind: 'number', default: 86400, min: 0, doc: 'Seconds results are kept (0: forever).' },
+  resultExtended: { celeryName: 'result_extended', kind: 'boolean', default: false, doc: 'Store name, args, kwargs, worker, retries, queue with results.' },
+  resultSerializer: { celeryName: 'result_serializer', kind: 'enum', values: SERIALIZERS, default: 'json', doc: 'Serializer of stored results.' },
+  resultAcceptContent: { celeryName: 'result_accept_content', kind: 'list', values: SERIALIZERS, default: undefined, doc: 'Content types accepted when reading results (defaults to acceptContent).' },
+  taskSerializer: { celeryName: 'task_serializer', kind: 'enum', values: SERIALIZERS, default: 'json', doc: 'Serializer of task messages.' },
+  acceptContent: { celeryName: 'accept_content', kind: 'list', values: SERIALIZERS, default: ['json'], doc: 'Content types a worker accepts; pickle never.' },
+  taskCompression: { celeryName: 'task_compression', kind: 'enum', values: COMPRESSIONS, default: undefined, doc: 'Compression of task bodies.' },
+  taskDefaultQueue: { celeryName: 'task_default_queue', kind: 'string', default: 'celery', doc: 'Queue of tasks with no route.' },
+  taskDefaultExchange: { celeryName: 'task_default_exchange', kind: 'string', default: 'celery', doc: 'Exchange of the default queue.' },
+  taskDefaultRoutingKey: { celeryName: 'task_default_routing_key', kind: 'string', default: 'celery', doc: 'Routing key of the default queue.' },
+  taskDefaultPriority: { celeryName: 'task_default_priority', kind: 'number', default: undefined, min: 0, doc: 'Priority of tasks sent without one (0-9).' },
+  taskRoutes: { celeryName: 'task_routes', kind: 'json', default: undefined, doc: 'Routes by name or glob: {"billing.*": {"queue": "billing"}}, or router functions in code.' },
+  taskCreateMissingQueues: { celeryName: 'task_create_missing_queues', kind: 'boolean', default: true, doc: 'Declare queues named in routes on first use.' },
+  taskPublishRetry: { celeryName: 'task_publish_retry', kind: 'boolean', default: true, doc: 'Retry a publish when the broker is unreachable.' },
+  taskPublishRetryPolicy: {
+    celeryName: 'task_publish_retry_policy',
+    kind: 'json',
+    default: { maxRetries: 3, intervalStart: 0, intervalStep: 0.2, intervalMax: 0.2 },
+    doc: 'maxRetries, intervalStart, intervalStep, intervalMax (seconds).',
+  },
+  taskAcksLate: { celeryName: 'task_acks_late', kind: 'boolean', default: false, doc: 'Ack after the task ran instead of before.' },
+  taskRejectOnWorkerLost: { celeryName: 'task_reject_on_worker_lost', kind: 'boolean', default: false, doc: 'Requeue an acksLate task whose worker died.' },
+  taskAcksOnFailureOrTimeout: { celeryName: 'task_acks_on_failure_or_timeout', kind: 'boolean', default: true, doc: 'With acksLate, ack failed and timed-out tasks too.' },
+  taskTrackStarted: { celeryName: 'task_track_started', kind: 'boolean', default: false, doc: 'Store STARTED when a task starts.' },
+  taskTrackSent: { celeryName: 'task_track_sent', kind: 'boolean', default: false, doc: 'Store a PENDING record on publish, so a known id can be told from an unknown one.' },
+  taskIgnoreResult: { celeryName: 'task_ignore_result', kind: 'boolean', default: false, doc: 'Store no results unless a task asks.' },
+  taskStoreErrorsEvenIfIgnored: { celeryName: 'task_store_errors_even_if_ignored', kind: 'boolean', default: false, doc: 'Store failures of ignore-result tasks.' },
+  taskAlwaysEager: { celeryName: 'task_always_eager', kind: 'boolean', default: false, doc: 'Run tasks locally on delay() (tests).' },
+  taskEagerPropagates: { celeryName: 'task_eager_propagates', kind: 'boolean', default: false, doc: 'Eager tasks throw their errors.' },
+  taskTimeLimit: { celeryName: 'task_time_limit', kind: 'number', default: undefined, min: 0, doc: 'Hard time limit in seconds.' },
+  taskSoftTimeLimit: { celeryName: 'task_soft_time_limit', kind: 'number', default: undefined, min: 0, doc: 'Soft time limit in seconds.' },
+  taskDefaultRateLimit: { celeryName: 'task_default_rate_limit', kind: 'string', default: undefined, doc: 'Rate limit of every task, e.g. "10/s".' },
+  timezone: { celeryName: 'timezone', kind: 'string', default: 'UTC', doc: 'Time zone for beat and display.' },
+  enableUtc: { celeryName: 'enable_utc', kind: 'boolean', default: true, doc: 'Dates in messages are UTC (always true on the wire).' },
+  imports: { celeryName: 'imports', kind: 'list', default: [], doc: 'Task modules (paths or globs) the worker loads at start.' },
+  workerConcurrency: { celeryName: 'worker_concurrency', kind: 'number', default: Math.max(1, cpus().length), min: 1, doc: 'Tasks run at once per worker (-c).' },
+  workerPrefetchMultiplier: { celeryName: 'worker_prefetch_multiplier', kind: 'number', default: 4, min: 1, doc: 'Messages reserved per slot.' },
+  workerShutdownTimeout: { celeryName: 'worker_shutdown_timeout', kind: 'number', default: 60, min: 0, doc: 'Seconds a warm shutdown waits for running tasks.' },
+  workerLogLevel: { celeryName: 'worker_log_level', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' },
+  workerHostname: { celeryName: 'worker_hostname', kind: 'string', default: undefined, doc: 'Node name (name@host); default celeriac@<hostname>.' },
+};
+
+export type SettingName = keyof CeleriacSettings;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];

@@ -1,0 +1,111 @@
+/** Validates user settings against the table in settings.ts and fills in defaults. */
+import { ConfigError } from '../errors';
+import { nearest } from '../util/levenshtein';
+import { SETTINGS, SETTING_NAMES, type CeleriacSettings, type SettingSpec } from './settings';
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+}
+
+export function checkSettingValue(key: string, spec: SettingSpec, value: unknown, where: string): void {
+  const fail = (expected: string): never => {
+    throw new ConfigError(key, `${where} has bad value ${describe(value)}: expected ${expected}.`);
+  };
+  switch (spec.kind) {
+    case 'string':
+      if (typeof value !== 'string') fail('a string');
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail('a finite number');
+      if (spec.min !== undefined && (value as number) < spec.min) fail(`a number >= ${spec.min}`);
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail('true or false');
+      return;
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values!.includes(value)) {
+        const near = typeof value === 'string' ? nearest(value, spec.values!) : undefined;
+        fail(`one of ${spec.values!.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}`);
+      }
+      return;
+    case 'list':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail('a list of strings');
+      if (spec.values) {
+        for (const v of value as string[]) {
+          if (!spec.values.includes(v)) {
+            const near = nearest(v, spec.values);
+            throw new ConfigError(
+              key,
+              `${where} contains "${v}": allowed values are ${spec.values.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}.`,
+            );
+          }
+        }
+      }
+      return;
+    case 'json':
+    case 'object':
+    case 'any':
+      return;
+  }
+}
+
+/**
+ * Returns complete settings from a partial object. Throws ConfigError naming the key (and the nearest
+ * valid key) for an unknown key, and naming the expected type for a bad value.
+ */
+export function validateSettings(input: Partial<CeleriacSettings> & Record<string, unknown>): CeleriacSettings {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(input)) {
+    if (!(key in SETTINGS)) {
+      const near = nearest(key, SETTING_NAMES);
+      throw new ConfigError(key, `Unknown setting "${key}".${near ? ` Did you mean "${near}"?` : ''}`);
+    }
+  }
+  for (const name of SETTING_NAMES) {
+    const spec = SETTINGS[name];
+    const value = input[name];
+    if (value === undefined) {
+      out[name] = structuredClone(spec.default);
+      continue;
+    }
+    checkSettingValue(name, spec, value, `Setting "${name}"`);
+    out[name] = value;
+  }
+  const settings = out as unknown as CeleriacSettings;
+  validateShapes(settings);
+  return settings;
+}
+
+function validateShapes(s: CeleriacSettings): void {
+  if (s.taskDefaultPriority !== undefined && (s.taskDefaultPriority > 255 || !Number.isInteger(s.taskDefaultPriority))) {
+    throw new ConfigError('taskDefaultPriority', `Setting "taskDefaultPriority" must be an integer 0-255, got ${s.taskDefaultPriority}.`);
+  }
+  const policy = s.taskPublishRetryPolicy as unknown as Record<string, unknown>;
+  const policyKeys = ['maxRetries', 'intervalStart', 'intervalStep', 'intervalMax'];
+  for (const k of Object.keys(policy)) {
+    if (!policyKeys.includes(k)) {
+      const near = nearest(k, policyKeys);
+      throw new ConfigError('taskPublishRetryPolicy', `Unknown key "${k}" in taskPublishRetryPolicy.${near ? ` Did you mean "${near}"?` : ''}`);
+    }
+    if (typeof policy[k] !== 'number' || (policy[k] as number) < 0) {
+      throw new ConfigError('taskPublishRetryPolicy', `taskPublishRetryPolicy.${k} must be a number >= 0, got ${describe(policy[k])}.`);
+    }
+  }
+  s.taskPublishRetryPolicy = { ...(SETTINGS.taskPublishRetryPolicy.default as object), ...s.taskPublishRetryPolicy };
+  const transport = s.brokerTransportOptions as Record<string, unknown>;
+  const transportKeys = ['visibilityTimeout', 'globalKeyprefix'];
+  for (const k of Object.keys(transport)) {
+    if (!transportKeys.includes(k)) {
+      const near = nearest(k, transportKeys);
+      throw new ConfigError('brokerTransportOptions', `Unknown key "${k}" in brokerTransportOptions.${near ? ` Did you mean "${near}"?` : ''}`);
+    }
+  }
+  if (transport.visibilityTimeout !== undefined && (typeof transport.visibilityTimeout !== 'number' || transport.visibilityTimeout <= 0)) {
+    throw new ConfigError('brokerTransportOptions', `brokerTransportOptions.visibilityTimeout must be a number of seconds > 0.`);
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: s.timezone });
+  } catch {
+    throw new ConfigError('timezone', `Setting "timezone" has unknown time zone "${s.timezone}": use an IANA name such as "Europe/Paris" or "UTC".`);
+  }
+}

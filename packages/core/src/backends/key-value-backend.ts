@@ -1,0 +1,134 @@
+/**
+ * Result bookkeeping written once over a KeyValueStore: Celery's key names, serialization, never
+ * overwriting SUCCESS, and waiting by subscription (SUBSCRIBE, then GET once, so nothing is missed).
+ */
+import { BackendError, ResultTimeoutError } from '../errors';
+import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../protocol/result-meta';
+import { serializerByName, type Serializer } from '../protocol/serializers';
+import { READY_STATES } from '../result/states';
+import type { KeyValueStore } from './key-value-store';
+import type { ResultBackend, StoreOptions, WaitOptions } from './result-backend';
+
+/** celery/backends/base.py KeyValueStoreBackend key prefixes. */
+export const TASK_KEY_PREFIX = 'celery-task-meta-';
+export const GROUP_KEY_PREFIX = 'celery-taskset-meta-';
+
+export interface KeyValueResultBackendOptions {
+  /** Seconds results live; 0 keeps them forever. @defaultValue 86400 */
+  expires?: number;
+  /** @defaultValue 'json' */
+  serializer?: string;
+}
+
+export class KeyValueResultBackend implements ResultBackend {
+  private readonly serializer: Serializer;
+  private readonly expires: number;
+
+  constructor(
+    protected readonly store: KeyValueStore,
+    options: KeyValueResultBackendOptions = {},
+  ) {
+    this.serializer = serializerByName(options.serializer ?? 'json');
+    this.expires = options.expires ?? 86400;
+  }
+
+  taskKey(taskId: string): string {
+    return TASK_KEY_PREFIX + taskId;
+  }
+
+  connect(): Promise<void> {
+    return this.store.connect();
+  }
+
+  async storeResult(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {
+    const value = this.serializer.encode(encodeResultMeta(meta));
+    await this.store.setAndPublish(this.taskKey(meta.taskId), value, this.expires, options.keepSuccess ?? true);
+  }
+
+  private decode(taskId: string, raw: Buffer | null): ResultMeta | null {
+    if (raw === null) return null;
+    try {
+      // Results are JSON unless resultSerializer says otherwise; a Python peer writes JSON by default.
+      const doc = raw[0] === 0x7b /* { */ ? serializerByName('json').decode(raw) : this.serializer.decode(raw);
+      return decodeResultMeta(doc, taskId);
+    } catch (err) {
+      throw new BackendError(`Stored result of task ${taskId} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async getMeta(taskId: string): Promise<ResultMeta | null> {
+    return this.decode(taskId, await this.store.get(this.taskKey(taskId)));
+  }
+
+  async getMetaMany(taskIds: readonly string[]): Promise<Array<ResultMeta | null>> {
+    if (!taskIds.length) return [];
+    const raws = await this.store.mget(taskIds.map((id) => this.taskKey(id)));
+    return raws.map((raw, i) => this.decode(taskIds[i]!, raw));
+  }
+
+  async forget(taskId: string): Promise<void> {
+    await this.store.delete([this.taskKey(taskId)]);
+  }
+
+  waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
+    return new Promise<ResultMeta>((resolve, reject) => {
+      let done = false;
+      let unsubscribe: (() => Promise<void>) | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let poller: NodeJS.Timeout | undefined;
+      const finish = (error: unknown, meta?: ResultMeta): void => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        if (poller) clearTimeout(poller);
+        options.signal?.removeEventListener('abort', onAbort);
+        const cleanup = unsubscribe ? unsubscribe().catch(() => undefined) : Promise.resolve();
+        void cleanup;
+        if (error) reject(error);
+        else resolve(meta!);
+      };
+      const onAbort = (): void => finish(options.signal?.reason ?? new Error('aborted'));
+      const seen = (meta: ResultMeta | null): void => {
+        if (done || !meta) return;
+        options.onMessage?.(meta);
+        if (READY_STATES.has(meta.status)) finish(undefined, meta);
+      };
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort);
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(new ResultTimeoutError(taskId, options.timeoutMs!)), options.timeoutMs);
+      const key = this.taskKey(taskId);
+      const poll = async (): Promise<void> => {
+        try {
+          seen(await this.getMeta(taskId));
+        } catch (err) {
+          finish(err);
+          return;
+        }
+        if (!done && !this.store.subscribe) poller = setTimeout(() => void poll(), options.intervalMs ?? 500);
+      };
+      if (this.store.subscribe) {
+        this.store
+          .subscribe(key, (raw) => {
+            try {
+              seen(this.decode(taskId, raw));
+            } catch (err) {
+              finish(err);
+            }
+          })
+          .then((unsub) => {
+            unsubscribe = unsub;
+            if (done) void unsub().catch(() => undefined);
+            else return poll(); // GET once after subscribing: the result may already be there.
+            return undefined;
+          })
+          .catch((err: unknown) => finish(err));
+      } else {
+        void poll();
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * In-process KeyValueStore for tests and embedded use: TTLs and publish/subscribe like Redis.
+ * URL `memory://` (stores of the same name share data: `memory://name`).
+ */
+import { EventEmitter } from 'node:events';
+import type { KeyValueStore } from '../key-value-store';
+
+interface Entry {
+  value: Buffer;
+  expiresAt: number | null;
+}
+
+class MemoryData {
+  readonly entries = new Map<string, Entry>();
+  readonly channels = new EventEmitter().setMaxListeners(0);
+}
+const stores = new Map<string, MemoryData>();
+
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly data: MemoryData;
+
+  constructor(name = 'default') {
+    let data = stores.get(name);
+    if (!data) stores.set(name, (data = new MemoryData()));
+    this.data = data;
+  }
+
+  /** Drops all memory stores (test isolation). */
+  static reset(): void {
+    stores.clear();
+  }
+
+  async connect(): Promise<void> {}
+
+  private read(key: string): Buffer | null {
+    const e = this.data.entries.get(key);
+    if (!e) return null;
+    if (e.expiresAt !== null && e.expiresAt <= Date.now()) {
+      this.data.entries.delete(key);
+      return null;
+    }
+    return e.value;
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    return this.read(key);
+  }
+
+  async mget(keys: readonly string[]): Promise<Array<Buffer | null>> {
+    return keys.map((k) => this.read(k));
+  }
+
+  async setAndPublish(key: string, value: Buffer, ttlSeconds: number, keepSuccess: boolean): Promise<boolean> {
+    if (keepSuccess) {
+      const current = this.read(key);
+      if (current && /"status":\s*"SUCCESS"/.test(current.toString('utf8'))) return false;
+    }
+    this.data.entries.set(key, { value, expiresAt: ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null });
+    this.data.channels.emit(key, value);
+    return true;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.data.entries.delete(k);
+  }
+
+  async subscribe(channel: string, listener: (value: Buffer) => void): Promise<() => Promise<void>> {
+    this.data.channels.on(channel, listener);
+    return async () => {
+      this.data.channels.off(channel, listener);
+    };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,35 @@
+/**
+ * The result backend interface. `KeyValueResultBackend` implements it once over a small key-value
+ * store; Redis and memory supply the store.
+ */
+import type { ResultMeta } from '../protocol/result-meta';
+
+export interface WaitOptions {
+  /** Give up after this many ms (ResultTimeoutError). Undefined waits forever. */
+  timeoutMs?: number;
+  /** Called with every state seen while waiting (STARTED, RETRY, PROGRESS...). */
+  onMessage?: (meta: ResultMeta) => void;
+  /** Poll interval for stores without push notifications, ms. @defaultValue 500 */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface StoreOptions {
+  /** Keep a stored SUCCESS (Celery's dedup protection). @defaultValue true */
+  keepSuccess?: boolean;
+}
+
+export interface ResultBackend {
+  /** Stores a state; never overwrites a stored SUCCESS. */
+  storeResult(meta: ResultMeta, options?: StoreOptions): Promise<void>;
+  /** The stored state, or null when nothing is stored (PENDING / unknown id). */
+  getMeta(taskId: string): Promise<ResultMeta | null>;
+  /** Many at once, in order. */
+  getMetaMany(taskIds: readonly string[]): Promise<Array<ResultMeta | null>>;
+  /** Resolves with the first ready state (SUCCESS/FAILURE/REVOKED). */
+  waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
+  /** Deletes the stored state. */
+  forget(taskId: string): Promise<void>;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+/** @celeriac/core public API. Anything not exported here is internal. */
+export { Celeriac, type CeleriacOptions } from './app/celeriac';
+export { loadConfig, envVarName, type LoadConfigOptions } from './app/env';
+export { SETTINGS, type CeleriacSettings, type RetryPolicy, type RouteSpec, type RouterFunction, type TaskRoutes, type BrokerTransportOptions, type SettingSpec } from './app/settings';
+export { validateSettings } from './app/validate-settings';
+export { resolveRoute, type ResolvedRoute } from './app/router';
+export type { AutodiscoverOptions } from './app/autodiscover';
+
+export * from './errors';
+
+export type { Task, TaskMethods, TaskFunction, AnyTask, TaskArgs, TaskResult } from './task/task';
+export { isTask } from './task/task';
+export { sharedTask } from './task/shared-task';
+export { TaskContext, currentTask, type TaskRequest, type RetryOptions } from './task/task-context';
+export type { TaskOptions, ApplyOptions, TaskHandlers, ErrorMatcher } from './task/task-options';
+export { TaskRegistry } from './task/registry';
+
+export { AsyncResult, type GetOptions } from './result/async-result';
+export { EagerResult } from './result/eager-result';
+export * as states from './result/states';
+export type { TaskState } from './result/states';
+
+export type { Broker, BrokerCapabilities, Delivery, DeliveryInfo, DeliveryHandler, ConsumeOptions, Subscription, Route, QueueDeclaration } from './brokers/broker';
+export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory/memory-broker';
+export { RedisBroker, type RedisBrokerOptions } from './brokers/redis/redis-broker';
+export { resolveBroker } from './brokers/resolve-broker';
+
+export type { ResultBackend, WaitOptions, StoreOptions } from './backends/result-backend';
+export type { KeyValueStore } from './backends/key-value-store';
+export { KeyValueResultBackend, TASK_KEY_PREFIX, GROUP_KEY_PREFIX } from './backends/key-value-backend';
+export { MemoryKeyValueStore } from './backends/memory/memory-key-value-store';
+export { RedisResultBackend } from './backends/redis/redis-result-backend';
+export { resolveBackend } from './backends/resolve-backend';
+
+export type { WireMessage, WireProperties } from './protocol/wire-message';
+export { encodeTaskMessage, decodeTaskMessage, createTaskMessage, type TaskMessage, type TaskEmbed, type SignatureDict } from './protocol/message-v2';
+export { encodeResultMeta, decodeResultMeta, type ResultMeta } from './protocol/result-meta';
+export { toExceptionDict, fromExceptionDict, type ExceptionDict } from './protocol/exception-codec';
+export { formatWireDate, parseWireDate } from './protocol/dates';
+export { parseJson, stringifyJson } from './protocol/serializers';
+
+export { Worker, type WorkerOptions, type WorkerEventMap } from './worker/worker';
+export type { EtaScheduler } from './worker/eta-scheduler';
+export { createLogger, type Logger } from './logging/logger';

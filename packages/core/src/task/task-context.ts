@@ -1,0 +1,97 @@
+/**
+ * What a running task knows about itself (Celery's `self.request`), and the calls it can make:
+ * `retry()` and `updateState()`. Available as `this` in a `function` task and via `currentTask()`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { MaxRetriesExceededError, Retry } from '../errors';
+import type { DeliveryInfo } from '../brokers/broker';
+
+export interface TaskRequest {
+  id: string;
+  name: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  retries: number;
+  eta: Date | null;
+  expires: Date | null;
+  /** Node name of the worker running it (name@host). */
+  hostname: string;
+  rootId: string;
+  parentId: string | null;
+  groupId: string | null;
+  groupIndex: number | null;
+  correlationId: string;
+  replyTo: string | null;
+  origin: string;
+  /** [hard, soft] seconds. */
+  timeLimit: [number | null, number | null];
+  ignoreResult: boolean;
+  /** Custom headers the message carried. */
+  headers: Record<string, unknown>;
+  deliveryInfo: DeliveryInfo | null;
+  /** Run by apply() / eager mode, not by a worker. */
+  isEager: boolean;
+}
+
+export interface RetryOptions {
+  /** The error that caused the retry; stored with the RETRY state and raised when retries run out. */
+  exc?: unknown;
+  /** Seconds before the retry. @defaultValue the task's defaultRetryDelay */
+  countdown?: number;
+  eta?: Date;
+  /** Overrides the task's maxRetries for this call. */
+  maxRetries?: number | null;
+}
+
+/** Reports a custom state (PROGRESS, ...) while the task runs. */
+export type UpdateState = (state: string, meta?: unknown) => Promise<void>;
+
+export class TaskContext {
+  constructor(
+    readonly request: TaskRequest,
+    /** Fires on soft time limit or revoke-terminate; pass it to fetch() and friends. */
+    readonly signal: AbortSignal,
+    private readonly limits: { maxRetries: number | null; defaultRetryDelay: number },
+    private readonly update: UpdateState,
+  ) {}
+
+  /** Same as request.id. */
+  get id(): string {
+    return this.request.id;
+  }
+
+  /**
+   * Re-publishes this task (same id, retries + 1) after a countdown. Always throws: `Retry` as a
+   * signal, or the given error / MaxRetriesExceededError once retries run out.
+   * @example
+   * app.task('mail.send', async function (this: TaskContext, to: string) {
+   *   try { await smtp.send(to); } catch (exc) { this.retry({ exc, countdown: 60 }); }
+   * });
+   */
+  retry(options: RetryOptions = {}): never {
+    const max = options.maxRetries !== undefined ? options.maxRetries : this.limits.maxRetries;
+    if (max !== null && this.request.retries >= max) {
+      if (options.exc !== undefined) throw options.exc;
+      throw new MaxRetriesExceededError(this.request.name, this.request.id, max);
+    }
+    const when = options.eta ?? new Date(Date.now() + (options.countdown ?? this.limits.defaultRetryDelay) * 1000);
+    throw new Retry(options.exc, when);
+  }
+
+  /** Stores a custom state with its meta, e.g. `updateState('PROGRESS', { done: 3, total: 10 })`. */
+  updateState(state: string, meta?: unknown): Promise<void> {
+    return this.update(state, meta);
+  }
+}
+
+const storage = new AsyncLocalStorage<TaskContext>();
+
+/** Runs `fn` with `ctx` as the current task (so messages sent inside carry parent/root ids). */
+export function runInTaskContext<T>(ctx: TaskContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+/** The task running in this async context, if any (Celery's `current_task`). */
+export function currentTask(): TaskContext | undefined {
+  return storage.getStore();
+}

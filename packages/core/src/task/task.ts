@@ -1,0 +1,91 @@
+/**
+ * Task<TArgs, TResult>: a function that can also be sent to a worker. Its parameters type `.delay()`,
+ * its return type types `AsyncResult.get()`; nobody writes the types twice.
+ */
+import type { AsyncResult } from '../result/async-result';
+import type { EagerResult } from '../result/eager-result';
+import { inferParamNames } from './params';
+import type { TaskContext } from './task-context';
+import type { ApplyOptions, TaskOptions } from './task-options';
+
+/** The function behind a task. `this` is the TaskContext when the function is not an arrow. */
+export type TaskFunction<TArgs extends unknown[] = never[], TResult = unknown> = (this: TaskContext, ...args: TArgs) => TResult | Promise<TResult>;
+
+/** What a task needs from its app to be called. Implemented by Celeriac. */
+export interface TaskCaller {
+  applyTask(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<AsyncResult<unknown>>;
+  applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>>;
+}
+
+export interface TaskMethods<TArgs extends unknown[], TResult> {
+  /** The registered name, e.g. 'math.add'. */
+  readonly taskName: string;
+  readonly options: Readonly<TaskOptions<TResult>>;
+  /** Parameter names used to bind kwargs; null entries are positional-only. */
+  readonly params: ReadonlyArray<string | null> | null;
+  /** The function itself. */
+  readonly fn: TaskFunction<TArgs, TResult>;
+  /** Sends the task with positional arguments. */
+  delay(...args: TArgs): Promise<AsyncResult<TResult>>;
+  /** Sends the task with call options (countdown, eta, expires, queue, priority, headers...). */
+  applyAsync(args: TArgs, options?: ApplyOptions): Promise<AsyncResult<TResult>>;
+  /** With kwargs, positional args may be partial; the worker binds kwargs by parameter name. */
+  applyAsync(args: Partial<TArgs> | [], options: ApplyOptions & { kwargs: Record<string, unknown> }): Promise<AsyncResult<TResult>>;
+  /** Runs the task here and now (Celery's apply); the result is an EagerResult. */
+  apply(args: TArgs, options?: ApplyOptions): Promise<EagerResult<TResult>>;
+}
+
+/** A typed task: callable directly (runs the function), or sent with delay/applyAsync. */
+export type Task<TArgs extends unknown[] = unknown[], TResult = unknown> = TaskMethods<TArgs, TResult> & ((...args: TArgs) => Promise<TResult>);
+
+/** Any task, whatever its types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTask = Task<any[], any>;
+
+/** The argument tuple of a task type. */
+export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : never;
+/** The result type of a task type. */
+export type TaskResult<T> = T extends Task<never, infer R> ? R : T extends TaskMethods<never, infer R2> ? R2 : never;
+
+const TASK_BRAND = Symbol.for('celeriac.task');
+
+/** True for objects made by createTask. */
+export function isTask(value: unknown): value is AnyTask {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[TASK_BRAND] === true;
+}
+
+/**
+ * Builds a Task. `caller` resolves the app lazily, so shared tasks bind to whichever app the process
+ * finalizes.
+ */
+export function createTask<TArgs extends unknown[], TResult>(
+  name: string,
+  fn: TaskFunction<TArgs, TResult>,
+  options: TaskOptions<TResult>,
+  caller: () => TaskCaller,
+  makeDirectContext: (task: AnyTask, args: unknown[]) => TaskContext,
+): Task<TArgs, Awaited<TResult>> {
+  const params = options.params ? [...options.params] : inferParamNames(fn as (...args: never[]) => unknown);
+  const task = async function (...args: TArgs): Promise<Awaited<TResult>> {
+    return (await fn.apply(makeDirectContext(task as unknown as AnyTask, args), args)) as Awaited<TResult>;
+  };
+  const methods = {
+    taskName: name,
+    options: Object.freeze({ ...options }),
+    params,
+    fn,
+    delay(...args: TArgs) {
+      return caller().applyTask(task as unknown as AnyTask, args, {});
+    },
+    applyAsync(args: TArgs, callOptions: ApplyOptions = {}) {
+      return caller().applyTask(task as unknown as AnyTask, args ?? [], callOptions);
+    },
+    apply(args: TArgs, callOptions: ApplyOptions = {}) {
+      return caller().applyEager(task as unknown as AnyTask, args ?? [], callOptions);
+    },
+  };
+  Object.assign(task, methods);
+  Object.defineProperty(task, 'name', { value: name });
+  Object.defineProperty(task, TASK_BRAND, { value: true });
+  return task as unknown as Task<TArgs, Awaited<TResult>>;
+}

@@ -1,0 +1,186 @@
+/**
+ * Runs one task request: binds kwargs, applies time limits, calls handlers, stores the state, and
+ * turns retries (explicit or automatic) into a re-published message with the same id.
+ * Shared by the worker and by apply()/eager mode.
+ */
+import type { CeleriacSettings } from '../app/settings';
+import type { ResultBackend } from '../backends/result-backend';
+import type { DeliveryInfo } from '../brokers/broker';
+import { Ignore, Reject, Retry, SoftTimeLimitExceededError, TimeLimitExceededError, toError } from '../errors';
+import type { Logger } from '../logging/logger';
+import { toExceptionDict } from '../protocol/exception-codec';
+import type { TaskMessage } from '../protocol/message-v2';
+import { dateDoneNow, type ResultMeta } from '../protocol/result-meta';
+import { FAILURE, IGNORED, REJECTED, RETRY, STARTED, SUCCESS } from '../result/states';
+import { bindKwargs } from '../task/params';
+import type { AnyTask } from '../task/task';
+import { runInTaskContext, TaskContext } from '../task/task-context';
+import type { ErrorMatcher } from '../task/task-options';
+import { buildRequest } from './request';
+import { autoretryCountdown } from './retry-delay';
+
+export interface ExecutorHost {
+  readonly conf: CeleriacSettings;
+  readonly logger: Logger;
+  /** The result backend, or null when results are disabled. */
+  backendOrNull(): ResultBackend | null;
+  /** Sends the retry message (same id, retries + 1, eta). Eager runs re-run in place instead. */
+  sendRetry(message: TaskMessage, deliveryInfo: DeliveryInfo | null): Promise<void>;
+}
+
+export type Outcome =
+  | { state: typeof SUCCESS; retval: unknown; runtimeMs: number }
+  | { state: typeof FAILURE; error: unknown; runtimeMs: number; expected: boolean }
+  | { state: typeof RETRY; error: unknown; eta: Date; runtimeMs: number }
+  | { state: typeof IGNORED; runtimeMs: number }
+  | { state: typeof REJECTED; requeue: boolean; error: unknown; runtimeMs: number };
+
+export function matches(matchers: readonly ErrorMatcher[] | undefined, error: unknown): boolean {
+  if (!matchers) return false;
+  return matchers.some((m) => {
+    if (m.prototype instanceof Error || m === Error) return error instanceof (m as new () => Error);
+    return (m as (e: unknown) => boolean)(error);
+  });
+}
+
+export class Executor {
+  constructor(
+    private readonly host: ExecutorHost,
+    private readonly hostname: string,
+  ) {}
+
+  /** Stores a state unless results are ignored for this request. */
+  async store(meta: ResultMeta, ignore: boolean): Promise<void> {
+    const backend = this.host.backendOrNull();
+    if (!backend || ignore) return;
+    await backend.storeResult(meta);
+  }
+
+  meta(message: TaskMessage, status: string, result: unknown, traceback: string | null, deliveryInfo: DeliveryInfo | null): ResultMeta {
+    const ready = status === SUCCESS || status === FAILURE || status === 'REVOKED';
+    const meta: ResultMeta = {
+      taskId: message.id,
+      status,
+      result,
+      traceback,
+      children: [],
+      dateDone: ready ? dateDoneNow() : null,
+    };
+    if (message.group) meta.groupId = message.group;
+    if (message.parentId) meta.parentId = message.parentId;
+    if (this.host.conf.resultExtended) {
+      meta.name = message.task;
+      meta.args = message.args;
+      meta.kwargs = message.kwargs;
+      meta.worker = this.hostname;
+      meta.retries = message.retries;
+      meta.queue = deliveryInfo?.routingKey ?? undefined;
+    }
+    return meta;
+  }
+
+  async run(task: AnyTask, message: TaskMessage, deliveryInfo: DeliveryInfo | null, isEager: boolean): Promise<Outcome> {
+    const conf = this.host.conf;
+    const opts = task.options;
+    const ignoreResult = message.ignoreResult || (opts.ignoreResult ?? conf.taskIgnoreResult);
+    const storeErrors = !ignoreResult || conf.taskStoreErrorsEvenIfIgnored;
+    const request = buildRequest(message, this.hostname, deliveryInfo, isEager);
+    const controller = new AbortController();
+    const ctx = new TaskContext(
+      request,
+      controller.signal,
+      { maxRetries: opts.maxRetries === undefined ? 3 : opts.maxRetries, defaultRetryDelay: opts.defaultRetryDelay ?? 180 },
+      (state, meta) => this.store(this.meta(message, state, meta ?? null, null, deliveryInfo), ignoreResult),
+    );
+    const started = performance.now();
+    const elapsed = (): number => performance.now() - started;
+    const hard = message.timeLimit[0] ?? opts.timeLimit ?? conf.taskTimeLimit;
+    const soft = message.timeLimit[1] ?? opts.softTimeLimit ?? conf.taskSoftTimeLimit;
+    let softTimer: NodeJS.Timeout | undefined;
+    let hardTimer: NodeJS.Timeout | undefined;
+    try {
+      if (opts.trackStarted ?? conf.taskTrackStarted) {
+        await this.store(this.meta(message, STARTED, { pid: process.pid, hostname: this.hostname }, null, deliveryInfo), ignoreResult);
+      }
+      await opts.beforeStart?.(ctx);
+      const positional = bindKwargs(task.taskName, task.params, message.args, message.kwargs);
+      let running = Promise.resolve(runInTaskContext(ctx, () => task.fn.apply(ctx, positional as never[])));
+      if (soft) {
+        softTimer = setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
+      }
+      if (hard) {
+        // On the async pool a task cannot be killed: it is abandoned and marked failed (issue #4 adds pools that can).
+        running.catch(() => undefined);
+        running = Promise.race([
+          running,
+          new Promise<never>((_, reject) => {
+            hardTimer = setTimeout(() => {
+              controller.abort(new TimeLimitExceededError(hard));
+              this.host.logger.warn({ task: task.taskName, id: message.id }, `Hard time limit (${hard}s) exceeded; the task is abandoned but its code may still be running.`);
+              reject(new TimeLimitExceededError(hard));
+            }, hard * 1000);
+          }),
+        ]);
+      }
+      const retval: unknown = await running;
+      clearTimeout(softTimer);
+      clearTimeout(hardTimer);
+      await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo), ignoreResult);
+      await opts.onSuccess?.(retval, ctx);
+      await opts.afterReturn?.(SUCCESS, retval, ctx);
+      return { state: SUCCESS, retval, runtimeMs: elapsed() };
+    } catch (thrown) {
+      clearTimeout(softTimer);
+      clearTimeout(hardTimer);
+      return this.handleError(task, message, deliveryInfo, ctx, thrown, storeErrors, ignoreResult, elapsed);
+    }
+  }
+
+  private async handleError(
+    task: AnyTask,
+    message: TaskMessage,
+    deliveryInfo: DeliveryInfo | null,
+    ctx: TaskContext,
+    thrown: unknown,
+    storeErrors: boolean,
+    ignoreResult: boolean,
+    elapsed: () => number,
+  ): Promise<Outcome> {
+    const opts = task.options;
+    if (thrown instanceof Ignore) return { state: IGNORED, runtimeMs: elapsed() };
+    if (thrown instanceof Reject) return { state: REJECTED, requeue: thrown.requeue, error: thrown, runtimeMs: elapsed() };
+
+    let retry: Retry | undefined = thrown instanceof Retry ? thrown : undefined;
+    let failure: unknown = thrown;
+    if (!retry && matches(opts.autoretryFor, thrown) && !matches(opts.dontAutoretryFor, thrown)) {
+      const max = opts.maxRetries === undefined ? 3 : opts.maxRetries;
+      if (max === null || message.retries < max) {
+        retry = new Retry(thrown, new Date(Date.now() + autoretryCountdown(opts, message.retries) * 1000));
+      }
+    }
+    if (retry) {
+      const when = retry.when ?? new Date();
+      const next = { ...message, retries: message.retries + 1, eta: when, parentId: message.id };
+      try {
+        await this.host.sendRetry(next, deliveryInfo);
+        const reason = retry.reason ?? retry;
+        await this.store(this.meta(message, RETRY, toExceptionDict(reason), toError(reason).stack ?? null, deliveryInfo), !storeErrors);
+        this.host.logger.info({ task: task.taskName, id: message.id }, `Task ${task.taskName}[${message.id}] retry: ${retry.message}`);
+        await opts.onRetry?.(reason, ctx);
+        await opts.afterReturn?.(RETRY, reason, ctx);
+        return { state: RETRY, error: reason, eta: when, runtimeMs: elapsed() };
+      } catch (err) {
+        failure = err;
+      }
+    }
+    const expected = matches(opts.throws, failure);
+    const error = toError(failure);
+    await this.store(this.meta(message, FAILURE, toExceptionDict(failure), error.stack ?? null, deliveryInfo), !storeErrors);
+    const log = { task: task.taskName, id: message.id };
+    if (expected) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);
+    else this.host.logger.error({ ...log, err: error }, `Task ${task.taskName}[${message.id}] raised unexpected: ${error.name}: ${error.message}`);
+    await opts.onFailure?.(failure, ctx);
+    await opts.afterReturn?.(FAILURE, failure, ctx);
+    return { state: FAILURE, error: failure, runtimeMs: elapsed(), expected };
+  }
+}

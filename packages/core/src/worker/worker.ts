@@ -1,0 +1,294 @@
+/**
+ * The worker. Start order: connect broker and backend, declare queues, consume. Stop order (warm):
+ * stop consuming, give back reserved-but-unstarted messages, wait for running tasks up to
+ * workerShutdownTimeout, then give back what is still held. A cold stop skips the wait.
+ *
+ * Per message: decode (malformed or unaccepted content: logged, FAILURE stored when the id is known,
+ * rejected without requeue) → look up the task (unknown: NotRegistered FAILURE, rejected) → expired?
+ * (REVOKED, acked) → ETA? (held until due) → wait for a slot → ack (unless acksLate) → run → ack late.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import type { Celeriac } from '../app/celeriac';
+import type { Delivery, Subscription } from '../brokers/broker';
+import { NotRegisteredError, TaskRevokedError, toError } from '../errors';
+import { toExceptionDict } from '../protocol/exception-codec';
+import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
+import { FAILURE, REVOKED } from '../result/states';
+import type { AnyTask } from '../task/task';
+import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
+import { Executor } from './executor';
+import { Slots } from './slots';
+
+export interface WorkerOptions {
+  /** Queues to consume (-Q). @defaultValue [taskDefaultQueue] */
+  queues?: readonly string[];
+  /** Queues not to consume (-X). */
+  excludeQueues?: readonly string[];
+  /** Tasks at once (-c). @defaultValue workerConcurrency */
+  concurrency?: number;
+  /** @defaultValue workerPrefetchMultiplier */
+  prefetchMultiplier?: number;
+  /** Node name; %h = host, %n = name part of host, %d = domain. @defaultValue celeriac@%h */
+  hostname?: string;
+  /** Seconds a warm shutdown waits for running tasks. @defaultValue workerShutdownTimeout */
+  shutdownTimeout?: number;
+  /** Where ETA tasks wait. @defaultValue in-memory timers */
+  etaScheduler?: EtaScheduler;
+}
+
+/** Events a worker emits (also the basis of Celery task events). */
+export interface WorkerEventMap {
+  'task-received': [{ id: string; name: string; message: TaskMessage }];
+  'task-started': [{ id: string; name: string }];
+  'task-succeeded': [{ id: string; name: string; result: unknown; runtimeMs: number }];
+  'task-failed': [{ id: string; name: string; error: unknown }];
+  'task-retried': [{ id: string; name: string; error: unknown; eta: Date }];
+  'task-revoked': [{ id: string; name: string; expired: boolean }];
+  'task-rejected': [{ id: string | null; name: string | null; reason: string; requeue: boolean }];
+  error: [unknown];
+}
+
+type Held = { delivery: Delivery; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
+
+export function expandHostname(template: string): string {
+  const host = osHostname();
+  const [name, ...domain] = host.split('.');
+  return template.replace(/%h/g, host).replace(/%n/g, name ?? host).replace(/%d/g, domain.join('.'));
+}
+
+export class Worker extends EventEmitter<WorkerEventMap> {
+  readonly hostname: string;
+  readonly queues: string[];
+  readonly concurrency: number;
+  readonly prefetch: number;
+  private readonly slots: Slots;
+  private readonly executor: Executor;
+  private readonly eta: EtaScheduler;
+  private readonly held = new Set<Held>();
+  private subscription: Subscription | undefined;
+  private stopping: Promise<void> | undefined;
+  private cold = false;
+  private readonly idleWaiters: Array<() => void> = [];
+  /** Tasks done per name (for stats and the banner's counters). */
+  readonly processed = new Map<string, number>();
+
+  constructor(
+    readonly app: Celeriac,
+    private readonly options: WorkerOptions = {},
+  ) {
+    super();
+    const conf = app.conf;
+    this.hostname = expandHostname(options.hostname ?? conf.workerHostname ?? 'celeriac@%h');
+    const exclude = new Set(options.excludeQueues ?? []);
+    this.queues = [...new Set(options.queues?.length ? options.queues : [conf.taskDefaultQueue])].filter((q) => !exclude.has(q));
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? conf.workerConcurrency));
+    this.prefetch = this.concurrency * Math.max(1, Math.floor(options.prefetchMultiplier ?? conf.workerPrefetchMultiplier));
+    this.slots = new Slots(this.concurrency);
+    this.executor = new Executor(app, this.hostname);
+    this.eta = options.etaScheduler ?? new TimerEtaScheduler();
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.slots.running;
+  }
+
+  /** Connects, declares the queues and starts consuming. */
+  async start(): Promise<void> {
+    if (!this.queues.length) throw new Error('Worker has no queues to consume (all excluded?).');
+    await this.app.connect();
+    for (const q of this.queues) {
+      const isDefault = q === this.app.conf.taskDefaultQueue;
+      await this.app.declareQueue(q, isDefault ? this.app.conf.taskDefaultExchange : q, isDefault ? this.app.conf.taskDefaultRoutingKey : q);
+    }
+    this.subscription = await this.app.broker.consume(this.queues, (d) => this.onDelivery(d), {
+      prefetch: this.prefetch,
+      onError: (err) => {
+        this.app.logger.error({ err }, 'Consumer error');
+        if (this.listenerCount('error')) this.emit('error', err);
+      },
+    });
+    this.app.logger.info({ hostname: this.hostname, queues: this.queues, concurrency: this.concurrency }, `${this.hostname} ready.`);
+  }
+
+  private async onDelivery(delivery: Delivery): Promise<void> {
+    const app = this.app;
+    let message: TaskMessage;
+    try {
+      message = decodeTaskMessage(delivery.message, app.conf.acceptContent);
+    } catch (err) {
+      await this.rejectInvalid(delivery, err);
+      return;
+    }
+    const task = app.tasks.get(message.task);
+    if (!task) {
+      const error = new NotRegisteredError(message.task);
+      app.logger.error({ task: message.task, id: message.id }, `Received unregistered task of type "${message.task}". The message has been rejected. ${error.message}`);
+      await this.executor.store({ ...this.executor.meta(message, FAILURE, toExceptionDict(error), null, delivery.info), traceback: null }, false).catch((e: unknown) => app.logger.error({ err: e }, 'Could not store NotRegistered failure'));
+      await delivery.reject({ requeue: false });
+      this.emit('task-rejected', { id: message.id, name: message.task, reason: 'not registered', requeue: false });
+      this.emit('task-failed', { id: message.id, name: message.task, error });
+      return;
+    }
+    if (message.expires && message.expires.getTime() <= Date.now()) {
+      await this.revokeExpired(delivery, message);
+      return;
+    }
+    app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
+    this.emit('task-received', { id: message.id, name: message.task, message });
+    const held: Held = { delivery, state: 'waiting', acked: false };
+    this.held.add(held);
+    if (message.eta && message.eta.getTime() > Date.now()) {
+      // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
+      held.state = 'eta';
+      held.cancelEta = this.eta.schedule(message.eta, () => {
+        held.state = 'waiting';
+        held.cancelEta = undefined;
+        this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
+      });
+      return;
+    }
+    await this.run(held, message, task);
+  }
+
+  private async run(held: Held, message: TaskMessage, task: AnyTask): Promise<void> {
+    const { delivery } = held;
+    const app = this.app;
+    if (!(await this.slots.acquire())) return; // shutting down: the message was given back
+    if (this.stopping) {
+      this.slots.release();
+      return;
+    }
+    held.state = 'running';
+    try {
+      if (message.expires && message.expires.getTime() <= Date.now()) {
+        await this.revokeExpired(delivery, message);
+        return;
+      }
+      const acksLate = task.options.acksLate ?? app.conf.taskAcksLate;
+      if (!acksLate) {
+        held.acked = true;
+        await delivery.ack();
+      }
+      this.emit('task-started', { id: message.id, name: message.task });
+      const outcome = await this.executor.run(task, message, delivery.info, false);
+      this.processed.set(message.task, (this.processed.get(message.task) ?? 0) + 1);
+      switch (outcome.state) {
+        case 'SUCCESS':
+          app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] succeeded in ${(outcome.runtimeMs / 1000).toFixed(6)}s`);
+          this.emit('task-succeeded', { id: message.id, name: message.task, result: outcome.retval, runtimeMs: outcome.runtimeMs });
+          if (acksLate) await delivery.ack();
+          break;
+        case 'RETRY':
+          this.emit('task-retried', { id: message.id, name: message.task, error: outcome.error, eta: outcome.eta });
+          if (acksLate) await delivery.ack();
+          break;
+        case 'FAILURE':
+          this.emit('task-failed', { id: message.id, name: message.task, error: outcome.error });
+          if (acksLate) {
+            if (app.conf.taskAcksOnFailureOrTimeout) await delivery.ack();
+            else await delivery.reject({ requeue: false });
+          }
+          break;
+        case 'IGNORED':
+          if (acksLate) await delivery.ack();
+          break;
+        case 'REJECTED':
+          this.emit('task-rejected', { id: message.id, name: message.task, reason: String((outcome.error as Error).message), requeue: outcome.requeue });
+          if (!held.acked) await delivery.reject({ requeue: outcome.requeue });
+          break;
+      }
+    } finally {
+      this.held.delete(held);
+      this.slots.release();
+      if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async revokeExpired(delivery: Delivery, message: TaskMessage): Promise<void> {
+    const app = this.app;
+    app.logger.warn({ task: message.task, id: message.id }, `Skipping revoked task: ${message.task}[${message.id}] (expired)`);
+    const task = app.tasks.get(message.task);
+    const ignore = message.ignoreResult || (task?.options.ignoreResult ?? app.conf.taskIgnoreResult);
+    await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(new TaskRevokedError('expired')), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
+    await delivery.ack();
+    this.emit('task-revoked', { id: message.id, name: message.task, expired: true });
+  }
+
+  private async rejectInvalid(delivery: Delivery, err: unknown): Promise<void> {
+    const app = this.app;
+    const headers = delivery.message.headers ?? {};
+    const id = typeof headers.id === 'string' ? headers.id : null;
+    const name = typeof headers.task === 'string' ? headers.task : null;
+    const error = toError(err);
+    app.logger.error(
+      { err: error, id, task: name, contentType: delivery.message.contentType, queue: delivery.info.queue, deliveryTag: delivery.info.deliveryTag },
+      `Rejecting invalid message${id ? ` ${name}[${id}]` : ''} from queue "${delivery.info.queue}": ${error.message}`,
+    );
+    if (id) {
+      await app
+        .backendOrNull()
+        ?.storeResult({ taskId: id, status: FAILURE, result: toExceptionDict(error), traceback: error.stack ?? null, children: [], dateDone: new Date().toISOString().replace('Z', '') })
+        .catch((e: unknown) => app.logger.error({ err: e }, 'Could not store the failure of an invalid message'));
+    }
+    await delivery.reject({ requeue: false });
+    this.emit('task-rejected', { id, name, reason: error.message, requeue: false });
+  }
+
+  /** Resolves when no task is held (running, waiting or ETA). */
+  whenIdle(): Promise<void> {
+    if (this.held.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops the worker. Warm (default): running tasks finish (up to shutdownTimeout s), the rest go
+   * back to the queue. `{ graceful: false }`, or a second call, stops at once and gives back
+   * everything not yet acknowledged.
+   */
+  close(options: { graceful?: boolean } = {}): Promise<void> {
+    if (options.graceful === false || this.stopping) {
+      this.cold = true;
+      if (this.stopping) {
+        void this.giveBack(true);
+        return this.stopping;
+      }
+    }
+    this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const app = this.app;
+    await this.subscription?.cancel();
+    this.slots.cancelAll();
+    await this.giveBack(false);
+    if (!this.cold) {
+      const timeoutMs = (this.options.shutdownTimeout ?? app.conf.workerShutdownTimeout) * 1000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.whenIdle().then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) app.logger.warn(`Warm shutdown timed out after ${timeoutMs / 1000}s; giving back unfinished tasks.`);
+    }
+    await this.giveBack(true);
+    app.logger.info(`${this.hostname} stopped.`);
+  }
+
+  /** Restores held messages: waiting/ETA ones always; running unacked ones when `includeRunning`. */
+  private async giveBack(includeRunning: boolean): Promise<void> {
+    const pending: Array<Promise<void>> = [];
+    for (const held of [...this.held]) {
+      if (held.state === 'running' && !includeRunning) continue;
+      if (held.acked) continue;
+      held.cancelEta?.();
+      this.held.delete(held);
+      pending.push(held.delivery.restore().catch((err: unknown) => this.app.logger.error({ err }, 'Could not give a message back to the queue')));
+    }
+    await Promise.all(pending);
+    if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
