@@ -224,7 +224,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     return { message, route };
   }
 
-  private async publish(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined): Promise<AsyncResult<unknown>> {
+  private prepare(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined) {
     const kwargs = options.kwargs ?? {};
     const route = resolveRoute(this.conf, { name, args, kwargs, queue: options.queue, exchange: options.exchange, routingKey: options.routingKey, taskQueue: task?.options.queue });
     const { message } = this.buildMessage(name, args, options, task, route);
@@ -233,22 +233,46 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
       compression: options.compression ?? this.conf.taskCompression,
     });
     const target: Route = route.queue ? { exchange: '', routingKey: route.queue } : { exchange: route.exchange, routingKey: route.routingKey };
+    return { message, wire, route, target };
+  }
+
+  private async sendPrepared(name: string, options: ApplyOptions, prepared: Array<ReturnType<Celeriac['prepare']>>): Promise<Array<AsyncResult<unknown>>> {
     const retry = options.retry ?? this.conf.taskPublishRetry;
     const policy = { ...this.conf.taskPublishRetryPolicy, ...options.retryPolicy };
     await publishWithRetry(
       async () => {
         await this.connect();
-        if (route.queue) await this.declareQueue(route.queue, route.exchange, route.routingKey);
-        await this.broker.publish(wire, target);
+        for (const p of prepared) if (p.route.queue) await this.declareQueue(p.route.queue, p.route.exchange, p.route.routingKey);
+        if (prepared.length === 1) await this.broker.publish(prepared[0]!.wire, prepared[0]!.target);
+        else await this.broker.publishMany(prepared.map((p) => ({ message: p.wire, route: p.target })));
       },
       (err) => this.broker.isRecoverable(err) || isConnectError(err),
       retry ? policy : { ...policy, maxRetries: 0 },
-      (err, attempt, delayMs) => this.logger.warn({ err, task: name, id: message.id }, `Publish failed (attempt ${attempt}); retrying in ${delayMs} ms`),
+      (err, attempt, delayMs) => this.logger.warn({ err, task: name }, `Publish failed (attempt ${attempt}); retrying in ${delayMs} ms`),
     );
     if (this.conf.taskTrackSent) {
-      await this.backendOrNull()?.storeResult({ taskId: message.id, status: PENDING, result: null, traceback: null, children: null, dateDone: null }, { keepSuccess: true });
+      const backend = this.backendOrNull();
+      if (backend) {
+        await Promise.all(
+          prepared.map((p) => backend.storeResult({ taskId: p.message.id, status: PENDING, result: null, traceback: null, children: null, dateDone: null }, { keepSuccess: true })),
+        );
+      }
     }
-    return new AsyncResult(message.id, this);
+    return prepared.map((p) => new AsyncResult(p.message.id, this));
+  }
+
+  private async publish(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined): Promise<AsyncResult<unknown>> {
+    const [result] = await this.sendPrepared(name, options, [this.prepare(name, args, options, task)]);
+    return result!;
+  }
+
+  /** @internal TaskCaller: many calls of one task in one pipelined publish. */
+  async applyTaskMany(task: AnyTask, argsList: unknown[][], options: ApplyOptions): Promise<Array<AsyncResult<unknown>>> {
+    if (this.conf.taskAlwaysEager) return Promise.all(argsList.map((args) => this.applyEager(task, args, options)));
+    if (options.taskId) throw new ConfigError('taskId', 'applyMany sends many tasks: it cannot take one taskId.');
+    if (!argsList.length) return [];
+    const merged = { ...task.options.defaults, ...options };
+    return this.sendPrepared(task.taskName, merged, argsList.map((args) => this.prepare(task.taskName, args, merged, task)));
   }
 
   /** Declares a queue and its binding once per app (taskCreateMissingQueues). */

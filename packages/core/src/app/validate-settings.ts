@@ -103,6 +103,9 @@ function validateShapes(s: CeleriacSettings): void {
   if (transport.visibilityTimeout !== undefined && (typeof transport.visibilityTimeout !== 'number' || transport.visibilityTimeout <= 0)) {
     throw new ConfigError('brokerTransportOptions', `brokerTransportOptions.visibilityTimeout must be a number of seconds > 0.`);
   }
+  for (const k of Object.keys(s.resultBackendTransportOptions as Record<string, unknown>)) {
+    if (k !== 'globalKeyprefix') throw new ConfigError('resultBackendTransportOptions', `Unknown key "${k}" in resultBackendTransportOptions. Did you mean "globalKeyprefix"?`);
+  }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: s.timezone });
   } catch {

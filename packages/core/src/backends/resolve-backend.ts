@@ -19,7 +19,7 @@ export function resolveBackend(conf: CeleriacSettings): ResultBackend | null {
       });
     case 'redis':
     case 'rediss':
-      return new RedisResultBackend({ url, keyPrefix: conf.brokerTransportOptions.globalKeyprefix, expires: conf.resultExpires, serializer: conf.resultSerializer });
+      return new RedisResultBackend({ url, keyPrefix: conf.resultBackendTransportOptions.globalKeyprefix, expires: conf.resultExpires, serializer: conf.resultSerializer });
     default:
       throw new ConfigError('resultBackend', `Unsupported result backend URL "${url}": use redis://, rediss:// or memory://.`);
   }

@@ -15,6 +15,7 @@ export type TaskFunction<TArgs extends unknown[] = never[], TResult = unknown> =
 export interface TaskCaller {
   applyTask(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<AsyncResult<unknown>>;
   applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>>;
+  applyTaskMany(task: AnyTask, argsList: unknown[][], options: ApplyOptions): Promise<Array<AsyncResult<unknown>>>;
 }
 
 export interface TaskMethods<TArgs extends unknown[], TResult> {
@@ -31,6 +32,11 @@ export interface TaskMethods<TArgs extends unknown[], TResult> {
   applyAsync(args: TArgs, options?: ApplyOptions): Promise<AsyncResult<TResult>>;
   /** With kwargs, positional args may be partial; the worker binds kwargs by parameter name. */
   applyAsync(args: Partial<TArgs> | [], options: ApplyOptions & { kwargs: Record<string, unknown> }): Promise<AsyncResult<TResult>>;
+  /**
+   * Sends one message per argument tuple in a single broker round trip (pipelined); the batch API for
+   * producers that enqueue many tasks at once.
+   */
+  applyMany(argsList: readonly TArgs[], options?: Omit<ApplyOptions, 'taskId'>): Promise<Array<AsyncResult<TResult>>>;
   /** Runs the task here and now (Celery's apply); the result is an EagerResult. */
   apply(args: TArgs, options?: ApplyOptions): Promise<EagerResult<TResult>>;
 }
@@ -43,9 +49,11 @@ export type Task<TArgs extends unknown[] = unknown[], TResult = unknown> = TaskM
 export type AnyTask = Task<any[], any>;
 
 /** The argument tuple of a task type. */
-export type TaskArgs<T> = T extends Task<infer A, unknown> ? A : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TaskArgs<T> = T extends { delay(...args: infer A): any } ? A : never;
 /** The result type of a task type. */
-export type TaskResult<T> = T extends Task<never, infer R> ? R : T extends TaskMethods<never, infer R2> ? R2 : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TaskResult<T> = T extends { delay(...args: any[]): Promise<AsyncResult<infer R>> } ? R : never;
 
 const TASK_BRAND = Symbol.for('celeriac.task');
 
@@ -79,6 +87,9 @@ export function createTask<TArgs extends unknown[], TResult>(
     },
     applyAsync(args: TArgs, callOptions: ApplyOptions = {}) {
       return caller().applyTask(task as unknown as AnyTask, args ?? [], callOptions);
+    },
+    applyMany(argsList: readonly TArgs[], callOptions: ApplyOptions = {}) {
+      return caller().applyTaskMany(task as unknown as AnyTask, argsList as unknown as unknown[][], callOptions);
     },
     apply(args: TArgs, callOptions: ApplyOptions = {}) {
       return caller().applyEager(task as unknown as AnyTask, args ?? [], callOptions);

@@ -2,7 +2,7 @@
 // sits under its own prefix; afterAll deletes only those keys (SCAN MATCH, never FLUSHALL).
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { parseRedisUrl, RedisKeyValueStore } from '../../src/backends/redis/redis-key-value-store';
+import { RedisKeyValueStore } from '../../src/backends/redis/redis-key-value-store';
 import { RedisResultBackend, resultKeyPrefix } from '../../src/backends/redis/redis-result-backend';
 import { BackendError, ConfigError, ResultTimeoutError } from '../../src/errors';
 import { dateDoneNow, type ResultMeta } from '../../src/protocol/result-meta';
@@ -223,6 +223,22 @@ describe('RedisResultBackend', () => {
       expect(seen.filter((s, i) => s !== seen[i - 1])).toEqual(['STARTED', 'PROGRESS', 'SUCCESS']);
     });
 
+    test('after the subscriber reconnects, a result stored meanwhile is read from its key', async () => {
+      const own = backend();
+      const id = randomUUID();
+      // STARTED is stored before anyone subscribed, so only the GET after SUBSCRIBE can report it.
+      await own.storeResult(state(id, 'STARTED'));
+      const seen: string[] = [];
+      const waiting = own.waitFor(id, { timeoutMs: 10000, onMessage: (m) => seen.push(m.status) });
+      await waitUntil('the GET after SUBSCRIBE', async () => seen.includes('STARTED'));
+      // Stored without PUBLISH: a waiter can only learn of it by reading the key again.
+      await raw.set(keyOf(id), JSON.stringify({ status: 'SUCCESS', result: 'meanwhile', task_id: id }));
+      // White-box: drop the shared subscriber connection; ioredis reconnects and resubscribes.
+      const store = (own as unknown as { store: { subscriber: Redis } }).store;
+      store.subscriber.disconnect(true);
+      await expect(waiting).resolves.toMatchObject({ status: 'SUCCESS', result: 'meanwhile' });
+    });
+
     test('200 concurrent waiters share one subscriber connection and all resolve', async () => {
       const own = backend();
       const ids = Array.from({ length: 200 }, () => randomUUID());
@@ -285,18 +301,20 @@ describe('RedisResultBackend', () => {
 });
 
 describe('RedisKeyValueStore', () => {
-  test('parses redis:// and rediss:// URLs', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6380/3')).toMatchObject({ host: '127.0.0.1', port: 6380, db: 3 });
-    expect(parseRedisUrl('redis://localhost')).toMatchObject({ host: 'localhost', port: 6379, db: 0 });
-    expect(parseRedisUrl('redis://:p%40ss@h:1/2')).toMatchObject({ host: 'h', password: 'p@ss', db: 2 });
-    expect(parseRedisUrl('redis://user:pw@h/0')).toMatchObject({ username: 'user', password: 'pw' });
-    expect(parseRedisUrl('rediss://h:6390/1')).toMatchObject({ host: 'h', port: 6390, db: 1, tls: {} });
-    expect(parseRedisUrl('rediss://h/1?ssl_cert_reqs=none').tls).toEqual({ rejectUnauthorized: false });
-    expect(parseRedisUrl('redis://[::1]:6379/0').host).toBe('::1');
-    expect(() => parseRedisUrl('amqp://h')).toThrow(ConfigError);
-    expect(() => parseRedisUrl('redis://h/x')).toThrow(ConfigError);
-    expect(() => new RedisResultBackend({ url: 'nonsense' })).toThrow(ConfigError);
-    expect(() => new RedisResultBackend({ url: REDIS_URL, expires: -1 })).toThrow(ConfigError);
+  test('validates the URL and options when constructed', () => {
+    const bad = (options: ConstructorParameters<typeof RedisResultBackend>[0]): unknown => {
+      try {
+        new RedisResultBackend(options);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    expect(bad({ url: 'amqp://h' })).toMatchObject({ code: 'CELERIAC_CONFIG', key: 'resultBackend' });
+    expect(bad({ url: 'redis://h/x' })).toBeInstanceOf(ConfigError);
+    expect(bad({ url: 'nonsense' })).toBeInstanceOf(ConfigError);
+    expect(bad({ url: REDIS_URL, expires: -1 })).toMatchObject({ key: 'expires' });
+    expect((bad({ url: 'redis://:s3cret@h:1/x' }) as Error).message).not.toContain('s3cret');
   });
 
   test('connection errors surface as BackendError with the cause', async () => {
@@ -304,7 +322,8 @@ describe('RedisKeyValueStore', () => {
     try {
       const error = await store.connect().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BackendError);
-      expect((error as BackendError).cause).toBeInstanceOf(Error);
+      expect((error as BackendError).cause).toMatchObject({ code: 'ECONNREFUSED' }); // the socket error, from Node's realm
+      expect((error as BackendError).message).toMatch(/ECONNREFUSED/);
     } finally {
       await store.close();
     }

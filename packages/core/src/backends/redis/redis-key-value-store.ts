@@ -3,17 +3,19 @@
  *
  * - One command connection (auto-pipelined) and one subscriber connection, created on the first
  *   `subscribe()` and shared by every subscription: SUBSCRIBE on a channel's first listener,
- *   UNSUBSCRIBE on its last.
+ *   UNSUBSCRIBE on its last. After the subscriber reconnects, subscribed keys are read once, so a
+ *   result published meanwhile is not lost.
  * - `setAndPublish` is one round trip: a Lua script that keeps a stored SUCCESS, then SET (EX ttl)
  *   + PUBLISH on the key's own channel, like celery/backends/redis.py `_set` (SETEX + PUBLISH).
  * - `keyPrefix` is prepended to every key and every channel (Celery's `global_keyprefix` in
  *   `result_backend_transport_options`, Celery >= 5.3; Celery 5.2 has no prefix for results).
  *
- * URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` for TLS
- * (`?ssl_cert_reqs=none` skips certificate checks, as in Celery's URL).
+ * URL: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` for TLS; query options as
+ * brokers/redis/redis-url.ts (`ssl_cert_reqs`, `socket_connect_timeout`).
  */
 import Redis, { type RedisOptions } from 'ioredis';
-import { BackendError, ConfigError } from '../../errors';
+import { parseRedisUrl } from '../../brokers/redis/redis-url';
+import { BackendError } from '../../errors';
 import type { KeyValueStore } from '../key-value-store';
 
 /** Options of RedisKeyValueStore. */
@@ -25,39 +27,6 @@ export interface RedisKeyValueStoreOptions {
    * @defaultValue ''
    */
   keyPrefix?: string;
-}
-
-/** Connection options from a `redis://` / `rediss://` URL (Celery's and Kombu's form). */
-export function parseRedisUrl(url: string): RedisOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('url', `Invalid Redis URL "${safeUrl(url)}": expected redis://[:password@]host[:port][/db].`);
-  }
-  const scheme = parsed.protocol.replace(/:$/, '');
-  if (scheme !== 'redis' && scheme !== 'rediss') {
-    throw new ConfigError('url', `Unsupported Redis URL scheme "${scheme}://": use redis:// or rediss:// (TLS).`);
-  }
-  const options: RedisOptions = {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
-    port: parsed.port ? Number(parsed.port) : 6379,
-  };
-  const dbText = parsed.pathname.replace(/^\/+|\/+$/g, '') || parsed.searchParams.get('db') || '0';
-  if (!/^\d+$/.test(dbText)) throw new ConfigError('url', `Invalid Redis database "${dbText}" in "${safeUrl(url)}": expected a number, e.g. redis://localhost:6379/0.`);
-  options.db = Number(dbText);
-  if (parsed.username) options.username = decodeURIComponent(parsed.username);
-  if (parsed.password) options.password = decodeURIComponent(parsed.password);
-  if (scheme === 'rediss') {
-    const certReqs = (parsed.searchParams.get('ssl_cert_reqs') ?? '').toLowerCase();
-    options.tls = certReqs === 'none' || certReqs === 'cert_none' ? { rejectUnauthorized: false } : {};
-  }
-  return options;
-}
-
-/** Redacts the password of a URL for messages. */
-function safeUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
 }
 
 // KEYS[1] key (also the channel); ARGV[1] value, ARGV[2] ttl seconds (0 = none), ARGV[3] '1' = keep SUCCESS.
@@ -97,34 +66,43 @@ interface ChannelEntry {
 export class RedisKeyValueStore implements KeyValueStore {
   /** The prefix prepended to keys and channels. */
   readonly keyPrefix: string;
+  /** The URL with its password masked, for messages. */
   private readonly url: string;
   private readonly connectionOptions: RedisOptions;
   private readonly client: Redis;
   private subscriber: Redis | undefined;
   private readonly channels = new Map<string, ChannelEntry>();
   private connecting: Promise<void> | undefined;
+  /** The last socket error: ioredis rejects with a bare "Connection is closed." and reports why here. */
+  private lastSocketError: Error | undefined;
   private closed = false;
 
   constructor(options: RedisKeyValueStoreOptions) {
-    this.url = options.url;
+    const parsed = parseRedisUrl(options.url, 'resultBackend');
+    this.url = parsed.redacted;
     this.keyPrefix = options.keyPrefix ?? '';
-    this.connectionOptions = parseRedisUrl(options.url);
+    // disconnectTimeout: ioredis arms a timer of this length when disconnecting a socket that has
+    // already closed (Redis down); at its 2 s default it keeps the process alive after close().
+    this.connectionOptions = { ...parsed.options, disconnectTimeout: 100 };
     this.client = new Redis({ ...this.connectionOptions, lazyConnect: true, enableAutoPipelining: true });
     // Without a listener ioredis prints every connection error; callers see them as BackendError.
-    this.client.on('error', () => undefined);
+    this.client.on('error', (err: Error) => (this.lastSocketError = err));
+    this.client.on('ready', () => (this.lastSocketError = undefined));
     this.client.defineCommand('celeriacSetAndPublish', { numberOfKeys: 1, lua: SET_AND_PUBLISH_LUA });
   }
 
-  private wrap(what: string, err: unknown): BackendError {
-    if (err instanceof BackendError) return err;
+  private wrap(what: string, thrown: unknown): BackendError {
+    if (thrown instanceof BackendError) return thrown;
+    const closed = thrown instanceof Error && thrown.message === 'Connection is closed.';
+    const err = closed && this.lastSocketError ? this.lastSocketError : thrown;
     const reason = err instanceof Error ? err.message : String(err);
     // A reply error is Redis refusing the command; anything else is the connection.
     const hint = err instanceof Error && err.name === 'ReplyError' ? '' : ' Is Redis running and the URL right?';
-    return new BackendError(`Redis result backend at ${safeUrl(this.url)}: ${what} failed: ${reason}.${hint}`, { cause: err });
+    return new BackendError(`Redis result backend at ${this.url}: ${what} failed: ${reason}.${hint}`, { cause: err });
   }
 
   private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new BackendError(`Redis result backend at ${safeUrl(this.url)} is closed; ${what} is not possible.`);
+    if (this.closed) throw new BackendError(`Redis result backend at ${this.url} is closed; ${what} is not possible.`);
     try {
       return await op();
     } catch (err) {
@@ -167,7 +145,12 @@ export class RedisKeyValueStore implements KeyValueStore {
   private subscriberConnection(): Redis {
     if (!this.subscriber) {
       const sub = new Redis({ ...this.connectionOptions, lazyConnect: false });
-      sub.on('error', () => undefined);
+      sub.on('error', (err: Error) => (this.lastSocketError = err));
+      let connectedBefore = false;
+      sub.on('ready', () => {
+        if (connectedBefore) void this.recoverMissed(sub);
+        connectedBefore = true;
+      });
       sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
         const entry = this.channels.get(channel.toString('utf8'));
         if (!entry) return;
@@ -178,8 +161,28 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.subscriber;
   }
 
+  /**
+   * After a reconnect, what was published while the subscriber was away is only in the keys: GET them
+   * once resubscribed, as Celery's ResultConsumer `_reconnect_pubsub` MGETs what it subscribed to.
+   * Channels here are keys (`setAndPublish` publishes on its key).
+   */
+  private async recoverMissed(sub: Redis): Promise<void> {
+    const names = [...this.channels.keys()];
+    if (!names.length || this.closed) return;
+    try {
+      await sub.subscribe(...names); // idempotent; confirmed after ioredis's own resubscribe
+      const values = await this.client.mgetBuffer(...names);
+      values.forEach((value, i) => {
+        const entry = value && this.channels.get(names[i]!);
+        if (entry) for (const listener of [...entry.listeners]) listener(value);
+      });
+    } catch {
+      // Connection lost again: the next 'ready' retries; waiters keep their own timeouts.
+    }
+  }
+
   async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
-    if (this.closed) throw new BackendError(`Redis result backend at ${safeUrl(this.url)} is closed; SUBSCRIBE is not possible.`);
+    if (this.closed) throw new BackendError(`Redis result backend at ${this.url} is closed; SUBSCRIBE is not possible.`);
     const name = this.keyPrefix + channel;
     let entry = this.channels.get(name);
     if (!entry) {

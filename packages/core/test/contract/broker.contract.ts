@@ -1,0 +1,337 @@
+/**
+ * The behaviour every Broker promises, run against each implementation:
+ * `runBrokerContract('memory', () => new MemoryBroker({ name: randomUUID() }))`.
+ *
+ * Each test gets fresh brokers from `factory` (connected here, closed after the test) and queue and
+ * exchange names of its own. What is asserted is what both the memory broker and Kombu's Redis
+ * transport guarantee; notably a message given back with `reject({ requeue: true })` goes to the back
+ * of its queue *and* is marked redelivered (redis.py `QoS.reject` -> `restore_by_tag(leftmost=True)`
+ * -> `_do_restore_message` sets the flags), while `restore()` puts it first in line, also redelivered.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Broker, Delivery, Subscription } from '../../src/brokers/broker';
+import { BrokerError } from '../../src/errors';
+import type { WireMessage } from '../../src/protocol/wire-message';
+import { deferred, waitFor } from '../helpers/wait';
+import type { Deferred } from '../helpers/wait';
+
+export type BrokerFactory = () => Broker | Promise<Broker>;
+
+interface Collector {
+  deliveries: Delivery[];
+  errors: unknown[];
+  sub: Subscription;
+  /** Ends the handler call of delivery `i` (frees its prefetch slot). */
+  release(i: number): void;
+  ids(): string[];
+}
+
+let seq = 0;
+const unique = (kind: string): string => `${kind}${++seq}-${randomBytes(3).toString('hex')}`;
+
+/** A task-like message; `n` ends up in headers.id and in the body. */
+export function testMessage(id: string, options: { priority?: number; headers?: Record<string, unknown> } = {}): WireMessage {
+  return {
+    headers: { lang: 'js', task: 'tests.echo', id, retries: 0, timelimit: [null, null], ...options.headers },
+    properties: { correlationId: id, replyTo: 'reply-oid', deliveryMode: 2, priority: options.priority ?? 0 },
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    body: Buffer.from(JSON.stringify([[id], {}, { callbacks: null, errbacks: null, chain: null, chord: null }])),
+  };
+}
+
+const toQueue = (queue: string) => ({ exchange: '', routingKey: queue });
+
+export function runBrokerContract(name: string, factory: BrokerFactory): void {
+  describe(`Broker contract: ${name}`, () => {
+    const open: Broker[] = [];
+    const holds: Deferred<void>[] = [];
+
+    async function broker(): Promise<Broker> {
+      const b = await factory();
+      await b.connect();
+      open.push(b);
+      return b;
+    }
+
+    async function collect(b: Broker, queues: string[], options: { prefetch?: number; hold?: boolean; autoAck?: boolean } = {}): Promise<Collector> {
+      const own: Deferred<void>[] = [];
+      const c = {
+        deliveries: [] as Delivery[],
+        errors: [] as unknown[],
+        release: (i: number) => own[i]?.resolve(),
+        ids: () => c.deliveries.map((d) => String(d.message.headers.id)),
+      };
+      const sub = await b.consume(
+        queues,
+        async (d) => {
+          c.deliveries.push(d);
+          if (options.autoAck) await d.ack();
+          if (options.hold) {
+            const h = deferred<void>();
+            own.push(h);
+            holds.push(h);
+            await h.promise;
+          }
+        },
+        { prefetch: options.prefetch ?? 10, onError: (e) => c.errors.push(e) },
+      );
+      return Object.assign(c, { sub });
+    }
+
+    afterEach(async () => {
+      for (const h of holds.splice(0)) h.resolve();
+      await Promise.all(open.splice(0).map((b) => b.close()));
+    });
+
+    it('delivers body, headers and properties intact', async () => {
+      const b = await broker();
+      const q = unique('q');
+      const sent = testMessage('m1', { priority: 0, headers: { nested: { a: [1, 'b', null] }, text: 'héllo 日本' } });
+      sent.properties.expiration = '60000';
+      await b.publish(sent, toQueue(q));
+      const c = await collect(b, [q], { autoAck: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      const d = c.deliveries[0]!;
+      expect(d.message.headers).toEqual(sent.headers);
+      expect(d.message.properties).toEqual(sent.properties);
+      expect(d.message.contentType).toBe('application/json');
+      expect(d.message.contentEncoding).toBe('utf-8');
+      expect(Buffer.compare(d.message.body, sent.body)).toBe(0);
+      expect(d.info).toMatchObject({ exchange: '', routingKey: q, queue: q, redelivered: false, priority: 0 });
+      expect(d.info.deliveryTag).toEqual(expect.any(String));
+      expect(d.info.deliveryTag).not.toBe('');
+    });
+
+    it('keeps FIFO order within a priority', async () => {
+      const b = await broker();
+      const q = unique('q');
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      for (const id of ids) await b.publish(testMessage(id, { priority: 4 }), toQueue(q));
+      const c = await collect(b, [q], { autoAck: true });
+      await waitFor(() => c.deliveries.length === ids.length, 5000, 'five deliveries');
+      expect(c.ids()).toEqual(ids);
+    });
+
+    it('serves priorities in the announced order', async () => {
+      const b = await broker();
+      if (!b.capabilities.priority) return;
+      const q = unique('q');
+      for (const p of [9, 3, 0, 6, 2, 5]) await b.publish(testMessage(`p${p}`, { priority: p }), toQueue(q));
+      const c = await collect(b, [q], { autoAck: true });
+      await waitFor(() => c.deliveries.length === 6, 5000, 'six deliveries');
+      // low-first (Kombu's Redis buckets 0-2, 3-5, 6-8, 9; FIFO inside a bucket); high-first (RabbitMQ)
+      const expected = b.capabilities.priorityOrder === 'low-first' ? ['p0', 'p2', 'p3', 'p5', 'p6', 'p9'] : ['p9', 'p6', 'p5', 'p3', 'p2', 'p0'];
+      expect(c.ids()).toEqual(expected);
+      expect(c.deliveries.map((d) => d.info.priority)).toEqual(expected.map((id) => Number(id.slice(1))));
+    });
+
+    it('respects the prefetch window', async () => {
+      const b = await broker();
+      const q = unique('q');
+      for (let i = 0; i < 5; i++) await b.publish(testMessage(`m${i}`), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 2, hold: true });
+      await waitFor(() => c.deliveries.length === 2, 5000, 'two deliveries');
+      expect(await b.queueLength(q)).toBe(3); // not taken while the window is full
+      expect(c.deliveries.length).toBe(2);
+      await c.deliveries[0]!.ack();
+      expect(await b.queueLength(q)).toBe(3); // settling is not enough: the handler call must end
+      c.release(0);
+      await waitFor(() => c.deliveries.length === 3, 5000, 'a third delivery');
+      expect(await b.queueLength(q)).toBe(2);
+      expect(c.ids()).toEqual(['m0', 'm1', 'm2']);
+    });
+
+    it('ack removes the message for good', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('acked'), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 1, hold: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      await c.deliveries[0]!.ack();
+      c.release(0);
+      await b.publish(testMessage('marker'), toQueue(q));
+      await waitFor(() => c.deliveries.length === 2, 5000, 'the marker');
+      expect(c.ids()).toEqual(['acked', 'marker']);
+      expect(await b.queueLength(q)).toBe(0);
+    });
+
+    it('settling twice is a no-op', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('once'), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 1, hold: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      const d = c.deliveries[0]!;
+      await d.ack();
+      await d.ack();
+      await d.restore();
+      await d.reject({ requeue: true });
+      c.release(0);
+      await b.publish(testMessage('marker'), toQueue(q));
+      await waitFor(() => c.deliveries.length === 2, 5000, 'the marker');
+      expect(c.ids()).toEqual(['once', 'marker']);
+      expect(await b.queueLength(q)).toBe(0);
+    });
+
+    it('reject without requeue removes the message', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('bad'), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 1, hold: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      await c.deliveries[0]!.reject({ requeue: false });
+      c.release(0);
+      await b.publish(testMessage('marker'), toQueue(q));
+      await waitFor(() => c.deliveries.length === 2, 5000, 'the marker');
+      expect(c.ids()).toEqual(['bad', 'marker']);
+    });
+
+    it('reject with requeue puts the message at the back of its queue, marked redelivered', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('a'), toQueue(q));
+      await b.publish(testMessage('b'), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 1, hold: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      await c.deliveries[0]!.reject({ requeue: true });
+      c.release(0);
+      await waitFor(() => c.deliveries.length === 2, 5000, 'second delivery');
+      await c.deliveries[1]!.ack();
+      c.release(1);
+      await waitFor(() => c.deliveries.length === 3, 5000, 'the requeued message');
+      expect(c.ids()).toEqual(['a', 'b', 'a']);
+      expect(c.deliveries[2]!.info.redelivered).toBe(true);
+      expect(c.deliveries[2]!.info.deliveryTag).toBe(c.deliveries[0]!.info.deliveryTag);
+      expect(Buffer.compare(c.deliveries[2]!.message.body, c.deliveries[0]!.message.body)).toBe(0);
+    });
+
+    it('restore puts the message first in line, marked redelivered', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('a'), toQueue(q));
+      await b.publish(testMessage('b'), toQueue(q));
+      const c = await collect(b, [q], { prefetch: 1, hold: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      await c.deliveries[0]!.restore();
+      c.release(0);
+      await waitFor(() => c.deliveries.length === 2, 5000, 'the restored message');
+      expect(c.ids()).toEqual(['a', 'a']);
+      expect(c.deliveries[1]!.info.redelivered).toBe(true);
+      expect(c.deliveries[0]!.info.redelivered).toBe(false);
+      await c.deliveries[1]!.ack();
+      c.release(1);
+      await waitFor(() => c.deliveries.length === 3, 5000, 'the next message');
+      expect(c.ids()[2]).toBe('b');
+    });
+
+    it('consumes several queues', async () => {
+      const b = await broker();
+      const q1 = unique('q');
+      const q2 = unique('q');
+      await b.publish(testMessage('x1'), toQueue(q1));
+      await b.publish(testMessage('y1'), toQueue(q2));
+      await b.publish(testMessage('x2'), toQueue(q1));
+      await b.publish(testMessage('y2'), toQueue(q2));
+      const c = await collect(b, [q1, q2], { autoAck: true });
+      await waitFor(() => c.deliveries.length === 4, 5000, 'four deliveries');
+      expect([...c.ids()].sort()).toEqual(['x1', 'x2', 'y1', 'y2']);
+      for (const d of c.deliveries) expect(d.info.queue).toBe(String(d.message.headers.id).startsWith('x') ? q1 : q2);
+      // FIFO per queue
+      expect(c.ids().filter((id) => id.startsWith('x'))).toEqual(['x1', 'x2']);
+    });
+
+    it('purge empties every priority and returns the count', async () => {
+      const b = await broker();
+      const q = unique('q');
+      for (const p of [0, 4, 9]) await b.publish(testMessage(`p${p}`, { priority: p }), toQueue(q));
+      expect(await b.purge(q)).toBe(3);
+      expect(await b.queueLength(q)).toBe(0);
+      expect(await b.purge(unique('empty'))).toBe(0);
+    });
+
+    it('queueLength counts all priorities', async () => {
+      const b = await broker();
+      const q = unique('q');
+      expect(await b.queueLength(q)).toBe(0);
+      for (const p of [0, 1, 3, 7, 9]) await b.publish(testMessage(`p${p}`, { priority: p }), toQueue(q));
+      expect(await b.queueLength(q)).toBe(5);
+    });
+
+    it('publishMany publishes every message, routed each its own way', async () => {
+      const b = await broker();
+      const q1 = unique('q');
+      const q2 = unique('q');
+      const ex = unique('ex');
+      await b.declareQueue({ name: q2, exchange: ex, routingKey: 'rk' });
+      await b.publishMany([
+        { message: testMessage('a'), route: toQueue(q1) },
+        { message: testMessage('b', { priority: 9 }), route: toQueue(q1) },
+        { message: testMessage('c'), route: { exchange: ex, routingKey: 'rk' } },
+      ]);
+      expect(await b.queueLength(q1)).toBe(2);
+      expect(await b.queueLength(q2)).toBe(1);
+      await b.publishMany([]);
+    });
+
+    it('routes through declared bindings; declaring twice binds once', async () => {
+      const b = await broker();
+      const q = unique('q');
+      const ex = unique('ex');
+      await b.declareQueue({ name: q, exchange: ex, routingKey: 'key.a' });
+      await b.declareQueue({ name: q, exchange: ex, routingKey: 'key.a' });
+      await b.publish(testMessage('routed'), { exchange: ex, routingKey: 'key.a' });
+      expect(await b.queueLength(q)).toBe(1);
+      const c = await collect(b, [q], { autoAck: true });
+      await waitFor(() => c.deliveries.length === 1, 5000, 'one delivery');
+      expect(c.deliveries[0]!.info).toMatchObject({ exchange: ex, routingKey: 'key.a', queue: q });
+    });
+
+    it('refuses a message no queue is bound for', async () => {
+      const b = await broker();
+      const ex = unique('ex');
+      await expect(b.publish(testMessage('lost'), { exchange: ex, routingKey: 'nowhere' })).rejects.toBeInstanceOf(BrokerError);
+      await b.declareQueue({ name: unique('q'), exchange: ex, routingKey: 'somewhere' });
+      await expect(b.publish(testMessage('lost'), { exchange: ex, routingKey: 'nowhere' })).rejects.toBeInstanceOf(BrokerError);
+      await expect(b.publishMany([{ message: testMessage('lost'), route: { exchange: ex, routingKey: 'nowhere' } }])).rejects.toBeInstanceOf(BrokerError);
+    });
+
+    it('cancel stops deliveries', async () => {
+      const b = await broker();
+      const q = unique('q');
+      await b.publish(testMessage('before'), toQueue(q));
+      const first = await collect(b, [q], { autoAck: true });
+      await waitFor(() => first.deliveries.length === 1, 5000, 'one delivery');
+      await first.sub.cancel();
+      await first.sub.cancel(); // idempotent
+      await b.publish(testMessage('after'), toQueue(q));
+      expect(await b.queueLength(q)).toBe(1);
+      const second = await collect(b, [q], { autoAck: true });
+      await waitFor(() => second.deliveries.length === 1, 5000, 'the second consumer to get it');
+      expect(second.ids()).toEqual(['after']);
+      expect(first.ids()).toEqual(['before']);
+    });
+
+    it('reports a throwing handler and keeps consuming', async () => {
+      const b = await broker();
+      const q = unique('q');
+      const errors: unknown[] = [];
+      const seen: string[] = [];
+      await b.consume(
+        [q],
+        (d) => {
+          seen.push(String(d.message.headers.id));
+          if (seen.length === 1) throw new Error('handler failed');
+          return d.ack();
+        },
+        { prefetch: 1, onError: (e) => errors.push(e) },
+      );
+      await b.publish(testMessage('boom'), toQueue(q));
+      await b.publish(testMessage('fine'), toQueue(q));
+      await waitFor(() => seen.length === 2, 5000, 'two handler calls');
+      expect(seen).toEqual(['boom', 'fine']);
+      expect(errors).toHaveLength(1);
+      expect((errors[0] as Error).message).toBe('handler failed');
+    });
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * RedisBroker against a real Redis (127.0.0.1:6379): the broker contract, then what only Redis has —
+ * Kombu's exact key layout and unacked format, the visibility-timeout restore, the key prefix, URLs,
+ * an unreachable server, and envelopes written by Python.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Delivery } from '../../src/brokers/broker';
+import { RedisBroker } from '../../src/brokers/redis/redis-broker';
+import { SEP, decodeEnvelope, unackedEntry } from '../../src/brokers/redis/keys';
+import { BrokerConnectionError, ConfigError } from '../../src/errors';
+import { runBrokerContract, testMessage } from '../contract/broker.contract';
+import { testNamespace } from '../helpers/namespace';
+import { waitFor } from '../helpers/wait';
+
+const OTHER_DB = 5;
+const ns = testNamespace('redis-broker', { extraDbs: [OTHER_DB] });
+const VECTORS = path.resolve(__dirname, '../../../../../shared/protocol/vectors/redis');
+
+runBrokerContract('redis', () => new RedisBroker({ url: ns.redisUrl, keyPrefix: ns.prefix }));
+
+/** The exact envelope string a Python client LPUSHed in a captured vector. */
+function pythonEnvelope(file: string): { queue: string; text: string } {
+  const doc = JSON.parse(fs.readFileSync(path.join(VECTORS, file), 'utf8')) as { redis_commands: { cmd: string[] }[] };
+  const push = doc.redis_commands.find((c) => c.cmd[0] === 'LPUSH')!;
+  return { queue: push.cmd[1]!, text: push.cmd[2]! };
+}
+
+describe('RedisBroker (Redis only)', () => {
+  let raw: Redis;
+  const brokers: RedisBroker[] = [];
+  let n = 0;
+  const queue = (): string => `rq${++n}-${randomUUID().slice(0, 6)}`;
+  const k = (key: string): string => ns.prefix + key;
+
+  async function broker(options: Partial<ConstructorParameters<typeof RedisBroker>[0]> = {}): Promise<RedisBroker> {
+    const b = new RedisBroker({ url: ns.redisUrl, keyPrefix: ns.prefix, ...options });
+    brokers.push(b);
+    await b.connect();
+    return b;
+  }
+
+  function hold(b: RedisBroker, queues: string[], onError?: (e: unknown) => void) {
+    const got: Delivery[] = [];
+    const sub = b.consume(queues, (d) => void got.push(d), { prefetch: 10, onError });
+    return { got, sub };
+  }
+
+  beforeAll(async () => {
+    raw = new Redis(ns.redisUrl);
+  });
+  afterEach(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+    raw.disconnect();
+  });
+
+  it('uses Kombu key names: priority lists, bindings, all under the key prefix', async () => {
+    const b = await broker();
+    const q = queue();
+    await b.declareQueue({ name: q, exchange: 'celery', routingKey: q });
+    await b.publish(testMessage('p0'), { exchange: '', routingKey: q });
+    await b.publish(testMessage('p4', { priority: 4 }), { exchange: '', routingKey: q });
+    await b.publish(testMessage('p7', { priority: 7 }), { exchange: 'celery', routingKey: q });
+    await b.publish(testMessage('p9', { priority: 9 }), { exchange: '', routingKey: q });
+    expect(await raw.llen(k(q))).toBe(1);
+    expect(await raw.llen(k(`${q}\x06\x163`))).toBe(1);
+    expect(await raw.llen(k(`${q}\x06\x166`))).toBe(1);
+    expect(await raw.llen(k(`${q}\x06\x169`))).toBe(1);
+    expect(await raw.exists(q)).toBe(0);
+    expect(await raw.smembers(k('_kombu.binding.celery'))).toEqual([`${q}\x06\x16\x06\x16${q}`]);
+    const env = JSON.parse((await raw.lindex(k(`${q}${SEP}6`), 0))!) as Record<string, unknown>;
+    expect(Object.keys(env)).toEqual(['body', 'content-encoding', 'content-type', 'headers', 'properties']);
+    const props = env.properties as Record<string, unknown>;
+    expect(Object.keys(props)).toEqual(['correlation_id', 'reply_to', 'delivery_mode', 'delivery_info', 'priority', 'body_encoding', 'delivery_tag']);
+    expect(props.delivery_info).toEqual({ exchange: 'celery', routing_key: q });
+    expect(props.body_encoding).toBe('base64');
+    expect(props.delivery_tag).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('keeps an unsettled delivery in unacked/unacked_index in Kombu format, removed on ack', async () => {
+    const b = await broker();
+    const q = queue();
+    await b.publish(testMessage('held'), { exchange: '', routingKey: q });
+    const pushed = (await raw.lindex(k(q), 0))!;
+    const { got } = hold(b, [q]);
+    await waitFor(() => got.length === 1, 5000, 'delivery');
+    const tag = got[0]!.info.deliveryTag;
+    const entry = await raw.hget(k('unacked'), tag);
+    expect(entry).toBe(`[${pushed}, "", ${JSON.stringify(q)}]`);
+    const score = Number(await raw.zscore(k('unacked_index'), tag));
+    expect(Math.abs(score - Date.now() / 1000)).toBeLessThan(10);
+    expect(await raw.exists('unacked')).toBe(0); // nothing outside the prefix
+    await got[0]!.ack();
+    expect(await raw.hexists(k('unacked'), tag)).toBe(0);
+    expect(await raw.zscore(k('unacked_index'), tag)).toBeNull();
+  });
+
+  it('records a message taken by BRPOP (consumer already waiting) the same way', async () => {
+    const b = await broker();
+    const q = queue();
+    const { got } = hold(b, [q]);
+    await (await b.consume([queue()], () => undefined, { prefetch: 1 })).cancel(); // a cancelled neighbour changes nothing
+    await waitFor(async () => (await raw.client('LIST')).includes('cmd=brpop'), 5000, 'a blocked BRPOP');
+    await b.publish(testMessage('late', { priority: 3 }), { exchange: '', routingKey: q });
+    await waitFor(() => got.length === 1, 5000, 'delivery');
+    const d = got[0]!;
+    expect(d.info).toMatchObject({ queue: q, priority: 3, redelivered: false });
+    const entry = JSON.parse((await raw.hget(k('unacked'), d.info.deliveryTag))!) as unknown[];
+    expect(entry.slice(1)).toEqual(['', q]);
+    await d.reject({ requeue: false });
+    expect(await raw.hlen(k('unacked'))).toBe(0);
+  });
+
+  it('consumes and decodes an envelope written by Python', async () => {
+    const b = await broker();
+    const q = queue();
+    const py = pythonEnvelope('publish/13_unicode_kwargs.json');
+    const text = py.text.replace(`"routing_key": "${py.queue}"`, `"routing_key": "${q}"`);
+    await raw.lpush(k(q), text);
+    const { got } = hold(b, [q]);
+    await waitFor(() => got.length === 1, 5000, 'delivery');
+    const d = got[0]!;
+    const env = JSON.parse(text) as { headers: Record<string, unknown>; body: string; properties: { delivery_tag: string } };
+    expect(d.message.headers).toEqual(env.headers);
+    expect(d.message.body.toString('base64')).toBe(env.body);
+    expect(d.message.body.toString('utf8')).toContain('\\u00e9');
+    expect(d.info).toMatchObject({ exchange: '', routingKey: q, queue: q, deliveryTag: env.properties.delivery_tag });
+    expect(await raw.hget(k('unacked'), env.properties.delivery_tag)).toBe(unackedEntry(text, '', q));
+    await d.restore();
+    const back = JSON.parse((await raw.lindex(k(q), -1))!) as typeof env & { properties: { delivery_info: Record<string, unknown> } };
+    expect(back.headers.redelivered).toBe(true);
+    expect(back.properties.delivery_info.redelivered).toBe(true);
+    expect(back.properties.delivery_tag).toBe(env.properties.delivery_tag);
+  });
+
+  it('restores unacked messages older than the visibility timeout, Kombu style', async () => {
+    const b = await broker({ visibilityTimeout: 1 });
+    const q = queue();
+    const ex = `ex-${q}`;
+    // one entry from the default exchange, one through a binding; a fresh one that must stay
+    const py = pythonEnvelope('publish/01_add_delay.json');
+    const env1 = py.text.replace(`"routing_key": "${py.queue}"`, `"routing_key": "${q}"`);
+    const tag1 = decodeEnvelope(env1).deliveryTag;
+    const msg2 = testMessage('via-binding', { priority: 6 });
+    await b.declareQueue({ name: q, exchange: ex, routingKey: 'rk' });
+    const old = String(Date.now() / 1000 - 100);
+    await raw.hset(k('unacked'), tag1, unackedEntry(env1, '', q));
+    await raw.zadd(k('unacked_index'), old, tag1);
+    await raw.hset(k('unacked'), 'tag-2', unackedEntry(JSON.stringify({ body: msg2.body.toString('base64'), 'content-encoding': 'utf-8', 'content-type': 'application/json', headers: msg2.headers, properties: { priority: 6, delivery_info: { exchange: ex, routing_key: 'rk' }, body_encoding: 'base64', delivery_tag: 'tag-2' } }), ex, 'rk'));
+    await raw.zadd(k('unacked_index'), old, 'tag-2');
+    await raw.hset(k('unacked'), 'fresh', unackedEntry(env1.replace(tag1, 'fresh'), '', q));
+    await raw.zadd(k('unacked_index'), String(Date.now() / 1000 + 5), 'fresh');
+    await raw.set(k('unacked_mutex'), 'someone-else', 'PX', 60_000);
+    expect(await b.restoreVisible()).toBe(0); // another consumer holds the mutex
+    await raw.del(k('unacked_mutex'));
+    expect(await b.restoreVisible()).toBe(2);
+    expect(await raw.exists(k('unacked_mutex'))).toBe(0);
+    expect(await raw.hkeys(k('unacked'))).toEqual(['fresh']);
+    const restored = JSON.parse((await raw.lindex(k(q), -1))!) as { headers: Record<string, unknown>; properties: { delivery_info: Record<string, unknown> } };
+    expect(restored.headers.redelivered).toBe(true);
+    expect(restored.properties.delivery_info).toEqual({ exchange: '', routing_key: q, redelivered: true });
+    expect(await raw.llen(k(`${q}${SEP}6`))).toBe(1);
+    // and a consumer started later gets both, marked redelivered
+    await raw.hdel(k('unacked'), 'fresh');
+    await raw.zrem(k('unacked_index'), 'fresh');
+    const { got } = hold(b, [q]);
+    await waitFor(() => got.length === 2, 5000, 'two restored deliveries');
+    expect(got.map((d) => d.info.redelivered)).toEqual([true, true]);
+    expect(got.map((d) => d.info.deliveryTag)).toEqual([tag1, 'tag-2']);
+  });
+
+  it('restores on consume start', async () => {
+    const b = await broker({ visibilityTimeout: 1 });
+    const q = queue();
+    const py = pythonEnvelope('publish/01_add_delay.json');
+    const env = py.text.replace(`"routing_key": "${py.queue}"`, `"routing_key": "${q}"`);
+    const tag = decodeEnvelope(env).deliveryTag;
+    await raw.hset(k('unacked'), tag, unackedEntry(env, '', q));
+    await raw.zadd(k('unacked_index'), String(Date.now() / 1000 - 30), tag);
+    const { got } = hold(b, [q]);
+    await waitFor(() => got.length === 1, 5000, 'the restored delivery');
+    expect(got[0]!.info).toMatchObject({ deliveryTag: tag, redelivered: true, queue: q });
+    expect(got[0]!.message.headers.redelivered).toBe(true);
+  });
+
+  it('isolates brokers with different key prefixes', async () => {
+    const a = await broker();
+    const other = await broker({ keyPrefix: `${ns.prefix}other:` });
+    const q = queue();
+    await a.publish(testMessage('mine'), { exchange: '', routingKey: q });
+    expect(await a.queueLength(q)).toBe(1);
+    expect(await other.queueLength(q)).toBe(0);
+    await other.declareQueue({ name: q, exchange: 'x', routingKey: 'k' });
+    await expect(a.publish(testMessage('none'), { exchange: 'x', routingKey: 'k' })).rejects.toThrow(/not routable/);
+  });
+
+  it('rotates between queues of one priority', async () => {
+    const b = await broker();
+    const q1 = queue();
+    const q2 = queue();
+    for (let i = 0; i < 3; i++) {
+      await b.publish(testMessage(`a${i}`), { exchange: '', routingKey: q1 });
+      await b.publish(testMessage(`b${i}`), { exchange: '', routingKey: q2 });
+    }
+    await b.publish(testMessage('a-high', { priority: 9 }), { exchange: '', routingKey: q1 });
+    const { got } = hold(b, [q1, q2]);
+    await waitFor(() => got.length === 7, 5000, 'seven deliveries');
+    expect(got.map((d) => d.message.headers.id)).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2', 'a-high']);
+  });
+
+  it('honours the database number of the URL', async () => {
+    const b = await broker({ url: ns.redisUrlForDb(OTHER_DB) });
+    expect(b.db).toBe(OTHER_DB);
+    const q = queue();
+    await b.publish(testMessage('db5'), { exchange: '', routingKey: q });
+    const other = new Redis(ns.redisUrlForDb(OTHER_DB));
+    try {
+      expect(await other.llen(k(q))).toBe(1);
+      expect(await raw.llen(k(q))).toBe(0);
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('rejects bad URLs and options with a ConfigError', () => {
+    for (const url of ['http://localhost:6379', 'redis://localhost:notaport', 'redis://localhost/abc', 'redis://localhost?nope=1', 'localhost:6379']) {
+      expect(() => new RedisBroker({ url })).toThrow(ConfigError);
+    }
+    expect(() => new RedisBroker({ url: ns.redisUrl, visibilityTimeout: 0 })).toThrow(ConfigError);
+    expect(() => new RedisBroker({ url: ns.redisUrl, batchSize: 0 })).toThrow(ConfigError);
+  });
+
+  it('fails fast with BrokerConnectionError when Redis is unreachable', async () => {
+    const b = new RedisBroker({ url: 'redis://:secret@127.0.0.1:1/0', connectionTimeout: 2 });
+    brokers.push(b);
+    let started = Date.now();
+    const err = await b.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerConnectionError);
+    expect(b.isRecoverable(err)).toBe(true);
+    expect((err as Error).message).not.toContain('secret');
+    expect(Date.now() - started).toBeLessThan(3000);
+    started = Date.now();
+    const pub = await b.publish(testMessage('x'), { exchange: '', routingKey: 'q' }).catch((e: unknown) => e);
+    expect(pub).toBeInstanceOf(BrokerConnectionError);
+    expect(b.isRecoverable(pub)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('publish on a dropped connection fails fast; the consumer reports and recovers', async () => {
+    const b = await broker();
+    const q = queue();
+    const errors: unknown[] = [];
+    const { got } = hold(b, [q], (e) => errors.push(e));
+    await waitFor(async () => (await raw.client('LIST')).includes('cmd=brpop'), 5000, 'a blocked BRPOP');
+    // kill every connection of this broker from the server side
+    const list = (await raw.client('LIST')).split('\n').filter((l) => l.includes('cmd=brpop') || l.includes('cmd=client|id') || l.includes('cmd=llen') || l.includes('cmd=evalsha'));
+    for (const line of list) await raw.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!).catch(() => 0);
+    await b.publish(testMessage('after-drop'), { exchange: '', routingKey: q }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(BrokerConnectionError);
+    });
+    await waitFor(async () => {
+      await b.publish(testMessage('retry'), { exchange: '', routingKey: q }).catch(() => undefined);
+      return got.length > 0;
+    }, 10_000, 'a delivery after reconnecting');
+    expect(errors.every((e) => b.isRecoverable(e))).toBe(true);
+  });
+
+  it('isRecoverable: connection errors yes, others no', async () => {
+    const b = new RedisBroker({ url: ns.redisUrl });
+    const econn = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(b.isRecoverable(econn)).toBe(true);
+    expect(b.isRecoverable(new Error('Connection is closed.'))).toBe(true);
+    expect(b.isRecoverable(Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' }))).toBe(true);
+    expect(b.isRecoverable(new Error('WRONGTYPE Operation against a key'))).toBe(false);
+    expect(b.isRecoverable(new ConfigError('k', 'bad'))).toBe(false);
+    expect(b.isRecoverable('nope')).toBe(false);
+  });
+});
