@@ -97,6 +97,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** Connects, declares the queues and starts consuming. */
   async start(): Promise<void> {
     if (!this.queues.length) throw new Error('Worker has no queues to consume (all excluded?).');
+    if (this.app.conf.imports.length) await this.app.autodiscover(this.app.conf.imports);
     await this.app.connect();
     for (const q of this.queues) {
       const isDefault = q === this.app.conf.taskDefaultQueue;
