@@ -1,6 +1,8 @@
 /**
- * Routing (Celery's task_routes, celery/app/routes.py): explicit call options win, then taskRoutes
- * (exact name, glob, or router functions; first match wins), then the task's own queue, then the default.
+ * Routing (Celery's task_routes, celery/app/routes.py). The route found in taskRoutes (exact name, glob,
+ * or router functions; first match wins) is merged under the options, key by key, as Celery's `lpmerge`
+ * does: the call's queue/exchange/routingKey win, then the task's own queue, then the route; with no
+ * queue or exchange at all the task goes to the default queue.
  */
 import type { CeleriacSettings, RouteSpec, RouterFunction, TaskRoutes } from './settings';
 
@@ -40,10 +42,14 @@ function lookup(routes: TaskRoutes, req: RouteRequest): RouteSpec | undefined {
       if (r) return typeof r === 'string' ? { queue: r } : r;
       continue;
     }
-    const exact = router[req.name];
-    if (exact) return typeof exact === 'string' ? { queue: exact } : exact;
+    // Own keys only: a task named "constructor" must not find Object.prototype.constructor.
+    if (Object.hasOwn(router, req.name)) {
+      const exact = router[req.name]!;
+      return typeof exact === 'string' ? { queue: exact } : exact;
+    }
     for (const [pattern, spec] of Object.entries(router)) {
-      if ((pattern.includes('*') || pattern.includes('?')) && globToRegExp(pattern).test(req.name)) {
+      // Like Celery's MapRoute, only a key containing '*' is a pattern (fnmatch: '*' and '?').
+      if (pattern.includes('*') && globToRegExp(pattern).test(req.name)) {
         return typeof spec === 'string' ? { queue: spec } : spec;
       }
     }
@@ -53,12 +59,16 @@ function lookup(routes: TaskRoutes, req: RouteRequest): RouteSpec | undefined {
 
 /** Where a task call goes. */
 export function resolveRoute(settings: CeleriacSettings, req: RouteRequest): ResolvedRoute {
-  let spec: RouteSpec | undefined;
-  if (req.queue || req.exchange || req.routingKey) spec = { queue: req.queue, exchange: req.exchange, routingKey: req.routingKey };
-  else if (settings.taskRoutes) spec = lookup(settings.taskRoutes, req);
-  if (!spec && req.taskQueue) spec = { queue: req.taskQueue };
-  if (!spec || (!spec.queue && !spec.exchange)) {
-    return { queue: settings.taskDefaultQueue, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec?.priority };
+  // Celery passes the task's own queue among the call options, so both beat task_routes (lpmerge).
+  const options: RouteSpec = {};
+  const queue = req.queue || req.taskQueue;
+  if (queue) options.queue = queue;
+  if (req.exchange) options.exchange = req.exchange;
+  if (req.routingKey) options.routingKey = req.routingKey;
+  const found = settings.taskRoutes ? lookup(settings.taskRoutes, req) : undefined;
+  const spec: RouteSpec = { ...found, ...options };
+  if (!spec.queue && !spec.exchange) {
+    return { queue: settings.taskDefaultQueue, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec.priority };
   }
   if (spec.queue) {
     const isDefault = spec.queue === settings.taskDefaultQueue;

@@ -80,6 +80,10 @@ function validateShapes(s: CeleriacSettings): void {
   if (s.taskDefaultPriority !== undefined && (s.taskDefaultPriority > 255 || !Number.isInteger(s.taskDefaultPriority))) {
     throw new ConfigError('taskDefaultPriority', `Setting "taskDefaultPriority" must be an integer 0-255, got ${s.taskDefaultPriority}.`);
   }
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  for (const name of ['taskPublishRetryPolicy', 'brokerTransportOptions'] as const) {
+    if (!isObject(s[name])) throw new ConfigError(name, `Setting "${name}" has bad value ${describe(s[name])}: expected an object.`);
+  }
   const policy = s.taskPublishRetryPolicy as unknown as Record<string, unknown>;
   const policyKeys = ['maxRetries', 'intervalStart', 'intervalStep', 'intervalMax'];
   for (const k of Object.keys(policy)) {
@@ -87,7 +91,7 @@ function validateShapes(s: CeleriacSettings): void {
       const near = nearest(k, policyKeys);
       throw new ConfigError('taskPublishRetryPolicy', `Unknown key "${k}" in taskPublishRetryPolicy.${near ? ` Did you mean "${near}"?` : ''}`);
     }
-    if (typeof policy[k] !== 'number' || (policy[k] as number) < 0) {
+    if (typeof policy[k] !== 'number' || Number.isNaN(policy[k]) || (policy[k] as number) < 0) {
       throw new ConfigError('taskPublishRetryPolicy', `taskPublishRetryPolicy.${k} must be a number >= 0, got ${describe(policy[k])}.`);
     }
   }

@@ -38,12 +38,13 @@ export function encodeResultMeta(meta: ResultMeta): Record<string, unknown> {
   if (meta.groupId) doc.group_id = meta.groupId;
   if (meta.parentId) doc.parent_id = meta.parentId;
   if (meta.name !== undefined) {
+    // Python writes None for a missing extended field; JSON.stringify would drop an undefined key.
     doc.name = meta.name;
-    doc.args = meta.args;
-    doc.kwargs = meta.kwargs;
-    doc.worker = meta.worker;
-    doc.retries = meta.retries;
-    doc.queue = meta.queue;
+    doc.args = meta.args ?? null;
+    doc.kwargs = meta.kwargs ?? null;
+    doc.worker = meta.worker ?? null;
+    doc.retries = meta.retries ?? null;
+    doc.queue = meta.queue ?? null;
   }
   doc.task_id = meta.taskId;
   return doc;

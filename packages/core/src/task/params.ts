@@ -3,9 +3,14 @@
  * Destructured parameters get null (not addressable by name); a rest parameter ends the list.
  */
 export function inferParamNames(fn: (...args: never[]) => unknown): Array<string | null> | null {
-  const src = Function.prototype.toString.call(fn);
+  const full = Function.prototype.toString.call(fn);
+  // Bound and built-in functions show no parameters: their names are unknown, not absent.
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(full)) return null;
+  // Blank out comments and the inside of string/template literals, so a ')' or ',' in a default
+  // value or a comment cannot end the list early or split a parameter.
+  const src = maskCommentsAndStrings(full);
   let list: string;
-  const arrowSingle = /^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
+  const arrowSingle = /^\s*(?:async\s+)?([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u.exec(src);
   if (arrowSingle) {
     list = arrowSingle[1]!;
   } else {
@@ -30,14 +35,7 @@ export function inferParamNames(fn: (...args: never[]) => unknown): Array<string
   const parts: string[] = [];
   let depth = 0;
   let current = '';
-  let quote: string | null = null;
   for (const ch of list) {
-    if (quote) {
-      current += ch;
-      if (ch === quote) quote = null;
-      continue;
-    }
-    if (ch === '"' || ch === "'" || ch === '`') quote = ch;
     if (ch === '(' || ch === '[' || ch === '{') depth++;
     if (ch === ')' || ch === ']' || ch === '}') depth--;
     if (ch === ',' && depth === 0) {
@@ -48,12 +46,48 @@ export function inferParamNames(fn: (...args: never[]) => unknown): Array<string
   if (current.trim()) parts.push(current);
   const names: Array<string | null> = [];
   for (const raw of parts) {
-    const p = raw.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').trim();
+    const p = raw.trim();
     if (p.startsWith('...')) break;
-    const m = /^([A-Za-z_$][\w$]*)/.exec(p);
+    const m = /^([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)/u.exec(p);
     names.push(m ? m[1]! : null);
   }
   return names;
+}
+
+/** Same length as `src`, with comments and string/template contents replaced by spaces/underscores. */
+function maskCommentsAndStrings(src: string): string {
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    const ch = src[i]!;
+    const next = src[i + 1];
+    if (ch === '/' && next === '/') {
+      const end = src.indexOf('\n', i);
+      const stop = end < 0 ? src.length : end;
+      out += ' '.repeat(stop - i);
+      i = stop;
+    } else if (ch === '/' && next === '*') {
+      const end = src.indexOf('*/', i + 2);
+      const stop = end < 0 ? src.length : end + 2;
+      out += ' '.repeat(stop - i);
+      i = stop;
+    } else if (ch === '"' || ch === "'" || ch === '`') {
+      out += ch;
+      i++;
+      while (i < src.length && src[i] !== ch) {
+        out += src[i] === '\\' && i + 1 < src.length ? '__' : '_';
+        i += src[i] === '\\' && i + 1 < src.length ? 2 : 1;
+      }
+      if (i < src.length) {
+        out += ch;
+        i++;
+      }
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Delivery, Subscription } from '../brokers/broker';
 import { NotRegisteredError, TaskRevokedError, toError } from '../errors';
 import { toExceptionDict } from '../protocol/exception-codec';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
+import { dateDoneNow } from '../protocol/result-meta';
 import { FAILURE, REVOKED } from '../result/states';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
@@ -230,7 +231,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (id) {
       await app
         .backendOrNull()
-        ?.storeResult({ taskId: id, status: FAILURE, result: toExceptionDict(error), traceback: error.stack ?? null, children: [], dateDone: new Date().toISOString().replace('Z', '') })
+        ?.storeResult({ taskId: id, status: FAILURE, result: toExceptionDict(error), traceback: error.stack ?? null, children: [], dateDone: dateDoneNow() })
         .catch((e: unknown) => app.logger.error({ err: e }, 'Could not store the failure of an invalid message'));
     }
     await delivery.reject({ requeue: false });

@@ -29,7 +29,7 @@ interface Collector {
 let seq = 0;
 const unique = (kind: string): string => `${kind}${++seq}-${randomBytes(3).toString('hex')}`;
 
-/** A task-like message; `n` ends up in headers.id and in the body. */
+/** A task-like message; `id` ends up in headers.id, correlationId and the body. */
 export function testMessage(id: string, options: { priority?: number; headers?: Record<string, unknown> } = {}): WireMessage {
   return {
     headers: { lang: 'js', task: 'tests.echo', id, retries: 0, timelimit: [null, null], ...options.headers },

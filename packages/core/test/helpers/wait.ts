@@ -23,7 +23,7 @@ export async function waitFor(
 export interface Deferred<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
+  reject: (reason: Error) => void;
   /** True once resolve or reject was called. */
   readonly settled: boolean;
 }
@@ -31,7 +31,7 @@ export interface Deferred<T> {
 /** A promise with its resolve/reject exposed. */
 export function deferred<T = void>(): Deferred<T> {
   let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
+  let reject!: (reason: Error) => void;
   let settled = false;
   const promise = new Promise<T>((res, rej) => {
     resolve = (v) => {

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import type { Delivery } from '../../src/brokers/broker';
 import { RedisBroker } from '../../src/brokers/redis/redis-broker';
 import { SEP, decodeEnvelope, unackedEntry } from '../../src/brokers/redis/keys';
+import { parseRedisUrl } from '../../src/brokers/redis/redis-url';
 import { BrokerConnectionError, ConfigError } from '../../src/errors';
 import { runBrokerContract, testMessage } from '../contract/broker.contract';
 import { testNamespace } from '../helpers/namespace';
@@ -258,6 +259,17 @@ describe('RedisBroker (Redis only)', () => {
     }
     expect(() => new RedisBroker({ url: ns.redisUrl, visibilityTimeout: 0 })).toThrow(ConfigError);
     expect(() => new RedisBroker({ url: ns.redisUrl, batchSize: 0 })).toThrow(ConfigError);
+  });
+
+  it('parses Celery-style Redis URLs into ioredis options', () => {
+    expect(parseRedisUrl('redis://')).toMatchObject({ db: 0, tls: false, options: { host: 'localhost', port: 6379, db: 0 } });
+    expect(parseRedisUrl('redis://:p%40ss@example.com:6380/3')).toMatchObject({ db: 3, options: { host: 'example.com', port: 6380, password: 'p@ss', db: 3 }, redacted: 'redis://:***@example.com:6380/3' });
+    expect(parseRedisUrl('redis://user:pw@[::1]/2').options).toMatchObject({ host: '::1', username: 'user', password: 'pw', db: 2 });
+    const tls = parseRedisUrl('rediss://h:6390/1?ssl_cert_reqs=CERT_NONE&socket_connect_timeout=1.5');
+    expect(tls).toMatchObject({ tls: true, options: { tls: { servername: 'h', rejectUnauthorized: false }, connectTimeout: 1500 } });
+    expect(() => parseRedisUrl('redis://h?ssl_cert_reqs=none')).toThrow(/rediss/);
+    expect(() => parseRedisUrl('redis://h:1/x')).toThrow(/database "x"/);
+    expect(() => parseRedisUrl('amqp://h')).toThrow(/scheme "amqp:"/);
   });
 
   it('fails fast with BrokerConnectionError when Redis is unreachable', async () => {

@@ -20,9 +20,16 @@
  * Consuming: a Lua script pops up to min(free prefetch slots, batchSize) messages in Kombu's order
  * and records each in `unacked` in the same atomic step; when nothing is waiting, `BRPOP keys 1`
  * blocks on the consumer's own connection, then the message is recorded (MULTI ZADD+HSET) like Kombu.
+ *
+ * Where we differ from Kombu 5.2.4, on purpose: a message no binding matches is refused with a
+ * BrokerError (Kombu drops it); each queue's copy gets its own delivery tag; a restored message goes
+ * back to its priority's list (as Kombu >= 5.3; 5.2.4 used the plain list); an envelope that is not
+ * Kombu's is reported through `onError` and removed (Kombu's consumer would crash on it); an unacked
+ * entry whose exchange no longer routes anywhere stays in `unacked` (Kombu drops it).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { BrokerConnectionError, BrokerError, CeleriacError, ConfigError, DecodeError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
 import type { Broker, BrokerCapabilities, ConsumeOptions, Delivery, DeliveryHandler, QueueDeclaration, Route, Subscription } from '../broker';
@@ -31,7 +38,7 @@ import {
   BRPOP_TIMEOUT, DEFAULT_VISIBILITY_TIMEOUT, KombuKeys, UNACKED_MUTEX_EXPIRE_MS, bindingMember, decodeEnvelope, encodeEnvelope, markRedelivered,
   matchBindings, parseBindingMember, parseUnackedEntry, stringifyEnvelope, topicKeyToPattern, unackedEntry, unackedScore,
 } from './keys';
-import type { DecodedEnvelope } from './keys';
+import type { Binding, DecodedEnvelope } from './keys';
 import { parseRedisUrl } from './redis-url';
 
 export interface RedisBrokerOptions {
@@ -41,7 +48,10 @@ export interface RedisBrokerOptions {
   keyPrefix?: string;
   /** Seconds an unacked message stays reserved before any consumer restores it. @defaultValue 3600 */
   visibilityTimeout?: number;
-  /** Seconds to wait for a connection. @defaultValue 4 */
+  /**
+   * Seconds to wait for a connection (Celery's `broker_connection_timeout`); 0 leaves it to the OS.
+   * A `socket_connect_timeout` in the URL wins. @defaultValue 4
+   */
   connectionTimeout?: number;
   /** Most messages taken per fetch. @defaultValue 100 */
   batchSize?: number;
@@ -164,6 +174,7 @@ export class RedisBroker implements Broker {
   private readonly visibilityTimeoutMs: number;
   private readonly batchSize: number;
   private readonly connectTimeoutMs: number;
+  private readonly clientOptions: RedisOptions;
   private readonly consumers = new Set<ConsumerState>();
   private lastError: unknown;
   private closed = false;
@@ -178,30 +189,28 @@ export class RedisBroker implements Broker {
     const batch = options.batchSize ?? 100;
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError('batchSize', `batchSize must be a positive integer, got ${batch}.`);
     const timeout = options.connectionTimeout ?? 4;
-    if (!(timeout > 0)) throw new ConfigError('connectionTimeout', `connectionTimeout must be a positive number of seconds, got ${timeout}.`);
+    if (!(timeout >= 0)) throw new ConfigError('connectionTimeout', `connectionTimeout must be a number of seconds >= 0, got ${timeout}.`);
     this.keys = new KombuKeys(options.keyPrefix ?? '');
     this.db = parsed.db;
     this.redacted = parsed.redacted;
     this.visibilityTimeoutMs = visibility * 1000;
     this.batchSize = batch;
-    const cmd = new Redis({
+    this.clientOptions = {
       ...parsed.options,
-      // the option wins over the URL's socket_connect_timeout, which wins over the default
-      connectTimeout: options.connectionTimeout === undefined && parsed.options.connectTimeout ? parsed.options.connectTimeout : Math.round(timeout * 1000),
+      // the URL's socket_connect_timeout (written for this URL) wins over the option
+      connectTimeout: parsed.options.connectTimeout ?? Math.round(timeout * 1000),
       lazyConnect: true,
-      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
-    });
-    cmd.on('error', (err: unknown) => (this.lastError = err));
+    };
+    this.connectTimeoutMs = this.clientOptions.connectTimeout!;
+    const cmd = this.newClient({ enableAutoPipelining: true });
     cmd.defineCommand('celeriacFetch', { lua: FETCH_LUA });
     cmd.defineCommand('celeriacRestore', { lua: RESTORE_LUA });
     cmd.defineCommand('celeriacGiveBack', { lua: GIVE_BACK_LUA });
     cmd.defineCommand('celeriacUnlock', { lua: UNLOCK_LUA });
     this.cmd = cmd as ScriptedRedis;
-    this.connectTimeoutMs = cmd.options.connectTimeout ?? 10_000;
   }
 
   async connect(): Promise<void> {
@@ -257,8 +266,7 @@ export class RedisBroker implements Broker {
   async consume(queues: readonly string[], handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     if (!queues.length) throw new BrokerError('consume() needs at least one queue.');
     this.ensureUsable();
-    const blocking = this.cmd.duplicate({ enableAutoPipelining: false, lazyConnect: true });
-    blocking.on('error', (err: unknown) => (this.lastError = err));
+    const blocking = this.newClient({});
     await this.open(blocking);
     const c: ConsumerState = {
       queues: [...new Set(queues)], keys: [], listQueue: new Map(), handler, prefetch: Math.max(1, options.prefetch), onError: options.onError,
@@ -331,31 +339,44 @@ export class RedisBroker implements Broker {
 
   private async consumeLoop(c: ConsumerState): Promise<void> {
     let failures = 0;
+    // A fetch issued while the previous batch is handed out, so Redis and Node work at the same time.
+    let ahead: Promise<Popped[]> | null = null;
     while (!c.cancelled) {
       try {
-        if (c.inFlight >= c.prefetch) {
-          await new Promise<void>((resolve) => (c.wake = resolve));
-          continue;
+        if (!ahead) {
+          if (c.inFlight >= c.prefetch) {
+            await new Promise<void>((resolve) => (c.wake = resolve));
+            // let every handler finishing in this turn free its slot: one larger fetch, not many small ones
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            continue;
+          }
+          if (Date.now() - this.lastRestoreAt >= RESTORE_INTERVAL_MS) {
+            this.lastRestoreAt = Date.now();
+            await this.restoreVisible().catch((err: unknown) => c.cancelled || c.onError?.(err));
+          }
+          ahead = this.fetch(c, Math.min(c.prefetch - c.inFlight, this.batchSize));
         }
-        if (Date.now() - this.lastRestoreAt >= RESTORE_INTERVAL_MS) {
-          this.lastRestoreAt = Date.now();
-          await this.restoreVisible().catch((err: unknown) => c.onError?.(err));
-        }
-        const batch = await this.fetch(c, Math.min(c.prefetch - c.inFlight, this.batchSize));
-        if (!batch.length) {
-          if (c.cancelled) break;
+        const batch = await ahead.finally(() => (ahead = null));
+        if (batch.length) {
+          const last = batch[batch.length - 1]!;
+          if (c.queues.length > 1) this.rotate(c, c.listQueue.get(last.key)!);
+          const free = c.prefetch - c.inFlight - batch.length;
+          if (free > 0 && !c.cancelled) {
+            ahead = this.fetch(c, Math.min(free, this.batchSize));
+            ahead.catch(() => undefined); // awaited on the next turn of the loop
+          }
+        } else if (!c.cancelled) {
           c.blocked = true;
           const res = await c.blocking.brpop(...c.keys, BRPOP_TIMEOUT).finally(() => (c.blocked = false));
           if (res) batch.push(await this.record(c, res[0], res[1]));
         }
         if (c.cancelled) {
           await this.giveBack(batch);
+          if (ahead !== null) await this.giveBack(await ahead);
           break;
         }
         failures = 0;
         for (const item of batch) this.deliver(c, item);
-        const last = batch[batch.length - 1];
-        if (last && c.queues.length > 1) this.rotate(c, c.listQueue.get(last.key)!);
       } catch (err) {
         if (c.cancelled) break;
         c.onError?.(this.wrap(err));
@@ -370,9 +391,10 @@ export class RedisBroker implements Broker {
 
   private async fetch(c: ConsumerState, max: number): Promise<Popped[]> {
     const { unackedIndex, unacked } = this.keys;
-    const flat = await this.cmd.celeriacFetch(c.keys.length + 2, unackedIndex, unacked, ...c.keys, unackedScore(), max, c.queues.length);
+    const keys = c.keys;
+    const flat = await this.cmd.celeriacFetch(keys.length + 2, unackedIndex, unacked, ...keys, unackedScore(), max, c.queues.length);
     const out: Popped[] = [];
-    for (let i = 0; i < flat.length; i += 3) out.push({ key: c.keys[Number(flat[i]) - 1]!, envelope: String(flat[i + 1]), tag: String(flat[i + 2]) });
+    for (let i = 0; i < flat.length; i += 3) out.push({ key: keys[Number(flat[i]) - 1]!, envelope: String(flat[i + 1]), tag: String(flat[i + 2]) });
     return out;
   }
 
@@ -539,7 +561,7 @@ export class RedisBroker implements Broker {
     return done === 1 ? 'restored' : 'gone';
   }
 
-  private async bindingTable(exchange: string) {
+  private async bindingTable(exchange: string): Promise<Binding[]> {
     const members = await this.run(() => this.cmd.smembers(this.keys.binding(exchange)));
     return members.map(parseBindingMember).filter((b) => b !== undefined);
   }
@@ -560,18 +582,31 @@ export class RedisBroker implements Broker {
   // ---------------------------------------------------------------------------------------------
   // Connection plumbing
 
+  /**
+   * A connection that reconnects by itself (backoff up to 2 s) once it has been ready, but not before:
+   * a failed connect() ends, and retrying it is the caller's decision.
+   */
+  private newClient(overrides: RedisOptions): Redis {
+    let wasReady = false;
+    const client = new Redis({ ...this.clientOptions, ...overrides, retryStrategy: (times) => (wasReady ? Math.min(times * 100, 2000) : null) });
+    client.once('ready', () => (wasReady = true));
+    client.on('error', (err: unknown) => (this.lastError = err));
+    return client;
+  }
+
   private async open(client: Redis): Promise<void> {
     if (client.status === 'ready') return;
     if (client.status === 'connecting' || client.status === 'connect' || client.status === 'reconnecting') {
       // already on its way (e.g. ioredis reconnecting after a drop): wait for it, keep its retries
-      if (await waitReady(client, this.connectTimeoutMs)) return;
-      throw new BrokerConnectionError(`Cannot connect to Redis at ${this.redacted}: still not connected after ${this.connectTimeoutMs} ms.`, { cause: this.lastError });
+      const ms = this.connectTimeoutMs || 10_000;
+      if (await waitReady(client, ms)) return;
+      throw new BrokerConnectionError(`Cannot connect to Redis at ${this.redacted}: still not connected after ${ms} ms.`, { cause: this.lastError });
     }
     this.lastError = undefined;
     try {
       await client.connect();
     } catch (err) {
-      client.disconnect(); // stop ioredis' background reconnects: retrying is the caller's choice
+      if (client.status !== 'end') client.disconnect();
       const cause = this.lastError ?? err;
       throw new BrokerConnectionError(`Cannot connect to Redis at ${this.redacted}: ${(cause as Error).message ?? String(cause)}`, { cause });
     }
@@ -598,8 +633,7 @@ export class RedisBroker implements Broker {
   private async exec(pipe: { exec(): Promise<[error: Error | null, result: unknown][] | null> }): Promise<unknown[]> {
     const res = await pipe.exec();
     if (!res) throw new BrokerError('Redis transaction aborted.');
-    const failed = res.find(([e]) => e);
-    if (failed) throw failed[0];
+    for (const [error] of res) if (error) throw error;
     return res.map(([, v]) => v);
   }
 
@@ -625,6 +659,7 @@ function waitReady(client: Redis, ms: number): Promise<boolean> {
 }
 
 async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end' || client.status === 'wait') return; // (disconnect() here would leave a 2 s timer)
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -76,7 +76,14 @@ function hasNonJsonValue(value: unknown, depth = 0): boolean {
 /** Encodes to JSON text; BigInt becomes a plain integer and NaN/Infinity are written as Python does. */
 export function stringifyJson(value: unknown): string {
   try {
-    if (!hasNonJsonValue(value)) return JSON.stringify(value);
+    if (!hasNonJsonValue(value)) {
+      try {
+        return JSON.stringify(value);
+      } catch (err) {
+        // A toJSON() that returns a BigInt is only found here; lossless-json below writes it.
+        if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
+      }
+    }
     return losslessStringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { __nonFinite: String(v) } : v))!
       .replace(/\{"__nonFinite":"(NaN|Infinity|-Infinity)"\}/g, '$1');
   } catch (err) {

@@ -9,6 +9,7 @@ export const msgpackSerializer: Serializer = {
   contentEncoding: 'binary',
   encode(value) {
     try {
+      checkBigIntRange(value);
       const bytes = encode(value, { useBigInt64: true, ignoreUndefined: false });
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (err) {
@@ -37,4 +38,17 @@ function normalizeBigInts(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** msgpack ints are 64-bit; @msgpack/msgpack would silently wrap a larger BigInt (2n ** 70n is written as 0). */
+function checkBigIntRange(value: unknown, depth = 0): void {
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > UINT64_MAX) throw new RangeError(`integer ${value} does not fit in 64 bits`);
+    return;
+  }
+  if (depth > 100 || !value || typeof value !== 'object' || value instanceof Uint8Array || value instanceof Date) return;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) checkBigIntRange(v, depth + 1);
 }

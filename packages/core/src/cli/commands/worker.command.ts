@@ -1,0 +1,156 @@
+/**
+ * `celeriac worker`: loads the app, prints the banner to stdout, consumes until a signal.
+ *
+ * Signals (as celery/apps/worker.py): the first SIGINT or SIGTERM is a warm shutdown (stop
+ * consuming, let running tasks finish up to workerShutdownTimeout, give the rest back); a second is
+ * a cold shutdown (give back at once); SIGQUIT is cold straight away; a third signal exits at once
+ * with code 1. After a warm or cold shutdown the app is closed and the exit code is 0 (after a cold
+ * one the process exits at once, abandoning the tasks it gave back). A failure
+ * to start (broker unreachable, bad settings) is printed to stderr with exit code 1.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { relative } from 'node:path';
+import { SETTINGS } from '../../app/settings';
+import { Worker } from '../../worker/worker';
+import { formatBanner, maskUrl, type BannerQueue } from '../banner';
+import { addAppOptions, commandOptions, describeError, openApp, parseInteger, parseList, type AppOptions, type CliContext, type LoadedApp } from '../load-app';
+
+/** Parsed `celeriac worker` options. */
+export interface WorkerCommandOptions extends AppOptions {
+  queues?: string[];
+  excludeQueues?: string[];
+  concurrency?: number;
+  hostname?: string;
+  loglevel?: string;
+  prefetchMultiplier?: number;
+}
+
+const LOG_LEVELS = SETTINGS.workerLogLevel.values ?? [];
+
+function parseLogLevel(value: string): string {
+  const level = value.toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new InvalidArgumentError(`Expected one of ${LOG_LEVELS.join(', ')} (any case).`);
+  return level;
+}
+
+/** The queue lines of the banner, as Worker.start declares them. */
+export function bannerQueues(worker: Worker): BannerQueue[] {
+  const conf = worker.app.conf;
+  return worker.queues.map((name) =>
+    name === conf.taskDefaultQueue
+      ? { name, exchange: conf.taskDefaultExchange, exchangeType: 'direct', routingKey: conf.taskDefaultRoutingKey }
+      : { name, exchange: name, exchangeType: 'direct', routingKey: name },
+  );
+}
+
+/** The banner of a worker about to start. */
+export function workerBanner(worker: Worker, loaded: LoadedApp, version: string, cwd: string): string {
+  const conf = worker.app.conf;
+  const level = conf.workerLogLevel.toLowerCase();
+  const showTasks = ['trace', 'debug', 'info'].includes(level);
+  return formatBanner({
+    hostname: worker.hostname,
+    version,
+    app: `${conf.main ?? '__main__'} (${relative(cwd, loaded.file) || loaded.file}:${loaded.exportName})`,
+    brokerUrl: conf.brokerUrl,
+    resultBackend: conf.resultBackend,
+    concurrency: worker.concurrency,
+    queues: bannerQueues(worker),
+    tasks: showTasks ? worker.app.tasks.names() : undefined,
+  });
+}
+
+/** Runs a worker until it is shut down by a signal; resolves with the exit code. */
+export async function runWorker(ctx: CliContext, options: WorkerCommandOptions, version: string): Promise<number> {
+  const loaded = await openApp(ctx, options, { workerLogLevel: options.loglevel });
+  const app = loaded.app;
+  if (app.conf.imports.length) await app.autodiscover(app.conf.imports, { cwd: ctx.cwd });
+  const worker = new Worker(app, {
+    queues: options.queues,
+    excludeQueues: options.excludeQueues,
+    concurrency: options.concurrency,
+    prefetchMultiplier: options.prefetchMultiplier,
+    hostname: options.hostname,
+  });
+  if (!worker.queues.length) {
+    await app.close();
+    ctx.stderr(`error: no queue left to consume: -X excludes every queue of -Q (${(options.queues ?? [app.conf.taskDefaultQueue]).join(', ')}).\n`);
+    return 2;
+  }
+  ctx.stdout(workerBanner(worker, loaded, version, ctx.cwd));
+
+  // An object, so TypeScript does not narrow what the signal handler changes behind its back.
+  const state: { mode: 'running' | 'warm' | 'cold'; started: boolean } = { mode: 'running', started: false };
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((r) => (requestStop = r));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (state.mode === 'running') {
+      state.mode = signal === 'SIGQUIT' ? 'cold' : 'warm';
+      if (signal === 'SIGINT') ctx.stderr('\nworker: Hitting Ctrl+C again will terminate all running tasks!\n');
+      ctx.stderr(`\nworker: ${state.mode === 'cold' ? 'Cold' : 'Warm'} shutdown (MainProcess)\n`);
+      requestStop();
+    } else if (state.mode === 'warm') {
+      state.mode = 'cold';
+      ctx.stderr('\nworker: Cold shutdown (MainProcess)\n');
+      // A second close() is cold: running tasks' unacked messages go back to the queue now.
+      if (state.started) void worker.close({ graceful: false });
+    } else {
+      ctx.stderr('\nworker: Forced exit\n');
+      ctx.exit(1);
+    }
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
+  for (const s of signals) ctx.signals.on(s, onSignal);
+  try {
+    try {
+      await worker.start();
+    } catch (err) {
+      ctx.stderr(`error: worker ${worker.hostname} could not start (broker ${maskUrl(app.conf.brokerUrl)}): ${describeError(err)}\n`);
+      await worker.close({ graceful: false }).catch(() => undefined);
+      await app.close().catch(() => undefined);
+      return 1;
+    }
+    state.started = true;
+    await stopRequested;
+    await worker.close({ graceful: state.mode !== 'cold' });
+    await app.close();
+    // Cold: tasks still running were given back; end the process now so they cannot finish (and
+    // store a result) while another worker runs them again.
+    if (state.mode === 'cold') ctx.exit(0);
+    return 0;
+  } finally {
+    for (const s of signals) ctx.signals.off(s, onSignal);
+  }
+}
+
+/** The `worker` command. */
+export function workerCommand(ctx: CliContext, version: string, done: (exitCode: number) => void): Command {
+  const cmd = new Command('worker')
+    .description('Start a worker that consumes task queues.')
+    .addOption(new Option('-Q, --queues <names>', 'queues to consume, comma-separated (repeatable) [default: taskDefaultQueue, "celery"]').argParser(parseList))
+    .addOption(new Option('-X, --exclude-queues <names>', 'queues not to consume, comma-separated (repeatable)').argParser(parseList))
+    .addOption(new Option('-c, --concurrency <n>', 'tasks run at once [default: workerConcurrency, the number of CPUs]').argParser(parseInteger(1)))
+    .addOption(new Option('-n, --hostname <name>', 'node name; %h = host name, %n = its first label, %d = domain [default: celeriac@%h]'))
+    .addOption(new Option('-l, --loglevel <level>', `log level: ${LOG_LEVELS.join(', ')} [default: workerLogLevel, info]`).argParser(parseLogLevel))
+    .addOption(new Option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot [default: workerPrefetchMultiplier, 4]').argParser(parseInteger(1)));
+  addAppOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Settings, highest precedence first: these flags (-b, --result-backend, -l, -c, ...), then what the
+app module passes to new Celeriac(...), then CELERIAC_* environment variables (CELERIAC_BROKER_URL,
+CELERIAC_WORKER_CONCURRENCY, ...; they fill only settings the app module leaves at their default),
+then the defaults.
+
+Signals: SIGINT/SIGTERM once = warm shutdown (running tasks finish), twice = cold shutdown (they are
+given back to the queue), SIGQUIT = cold. The exit code is then 0; 1 when the worker cannot start.
+
+Examples:
+  $ celeriac worker -A dist/worker.js -c 4 -Q celery,billing
+  $ CELERIAC_APP=dist/worker.js:app celeriac worker -b redis://:secret@localhost:6379/0 -l debug`,
+  );
+  cmd.action(async (_options: unknown, command: Command) => {
+    done(await runWorker(ctx, commandOptions<WorkerCommandOptions>(command), version));
+  });
+  return cmd;
+}
