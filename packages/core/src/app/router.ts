@@ -44,7 +44,7 @@ function lookup(routes: TaskRoutes, req: RouteRequest): RouteSpec | undefined {
     }
     // Own keys only: a task named "constructor" must not find Object.prototype.constructor.
     if (Object.hasOwn(router, req.name)) {
-      const exact = router[req.name]!;
+      const exact = router[req.name];
       return typeof exact === 'string' ? { queue: exact } : exact;
     }
     for (const [pattern, spec] of Object.entries(router)) {

@@ -81,7 +81,7 @@ function validateShapes(s: CeleriacSettings): void {
     throw new ConfigError('taskDefaultPriority', `Setting "taskDefaultPriority" must be an integer 0-255, got ${s.taskDefaultPriority}.`);
   }
   const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-  for (const name of ['taskPublishRetryPolicy', 'brokerTransportOptions'] as const) {
+  for (const name of ['taskPublishRetryPolicy', 'brokerTransportOptions', 'resultBackendTransportOptions'] as const) {
     if (!isObject(s[name])) throw new ConfigError(name, `Setting "${name}" has bad value ${describe(s[name])}: expected an object.`);
   }
   const policy = s.taskPublishRetryPolicy as unknown as Record<string, unknown>;
@@ -91,7 +91,8 @@ function validateShapes(s: CeleriacSettings): void {
       const near = nearest(k, policyKeys);
       throw new ConfigError('taskPublishRetryPolicy', `Unknown key "${k}" in taskPublishRetryPolicy.${near ? ` Did you mean "${near}"?` : ''}`);
     }
-    if (typeof policy[k] !== 'number' || Number.isNaN(policy[k]) || (policy[k] as number) < 0) {
+    const v = policy[k];
+    if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
       throw new ConfigError('taskPublishRetryPolicy', `taskPublishRetryPolicy.${k} must be a number >= 0, got ${describe(policy[k])}.`);
     }
   }

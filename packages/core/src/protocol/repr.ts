@@ -213,7 +213,7 @@ function* reprStream(value: unknown, maxlevels: number): Generator<[Token, Itera
       seen.add(v);
       const parent = it;
       it = chainItems([start], children, [{ dirty: v }, end], { [Symbol.iterator]: () => parent });
-    } else yield [{ quoted: String(v) }, it];
+    } else yield [{ quoted: String(v as string | symbol | (() => unknown)) }, it];
   }
 }
 

@@ -63,19 +63,19 @@ describe('validateSettings: defaults', () => {
 
 describe('validateSettings: unknown keys', () => {
   it('names the key and suggests the nearest valid one', () => {
-    const err = configError(() => validateSettings({ taskDefaultQeue: 'x' } as Input));
+    const err = configError(() => validateSettings({ taskDefaultQeue: 'x' }));
     expect(err.key).toBe('taskDefaultQeue');
     expect(err.message).toBe('Unknown setting "taskDefaultQeue". Did you mean "taskDefaultQueue"?');
     expect(err.code).toBe('CELERIAC_CONFIG');
   });
 
   it("suggests our name for Celery's snake_case name", () => {
-    expect(configError(() => validateSettings({ task_default_queue: 'x' } as Input)).message).toContain('Did you mean "taskDefaultQueue"?');
-    expect(configError(() => validateSettings({ broker_url: 'x' } as Input)).message).toContain('Did you mean "brokerUrl"?');
+    expect(configError(() => validateSettings({ task_default_queue: 'x' })).message).toContain('Did you mean "taskDefaultQueue"?');
+    expect(configError(() => validateSettings({ broker_url: 'x' })).message).toContain('Did you mean "brokerUrl"?');
   });
 
   it('gives no suggestion when nothing is close', () => {
-    const err = configError(() => validateSettings({ zzz: 1 } as Input));
+    const err = configError(() => validateSettings({ zzz: 1 }));
     expect(err.message).toBe('Unknown setting "zzz".');
   });
 });

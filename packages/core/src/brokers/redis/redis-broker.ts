@@ -39,6 +39,8 @@ import {
   matchBindings, parseBindingMember, parseUnackedEntry, stringifyEnvelope, topicKeyToPattern, unackedEntry, unackedScore,
 } from './keys';
 import type { Binding, DecodedEnvelope } from './keys';
+import { isRecoverableRedisError, quit, waitReady } from './redis-connection';
+import { defineScripts, type ScriptedRedis } from './redis-scripts';
 import { parseRedisUrl } from './redis-url';
 
 export interface RedisBrokerOptions {
@@ -56,80 +58,6 @@ export interface RedisBrokerOptions {
   /** Most messages taken per fetch. @defaultValue 100 */
   batchSize?: number;
 }
-
-// Pops up to ARGV[2] messages, priority-major and round robin between queues inside a priority, and
-// records each in unacked/unacked_index like redis.py QoS.append. Returns {key index, envelope, tag}
-// triples; tag '' = not a Kombu envelope, popped but not recorded.
-const FETCH_LUA = `
-local score, max, width = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local out, taken, base = {}, 0, 2
-while taken < max and base < #KEYS do
-  local live, empty = width, {}
-  while taken < max and live > 0 do
-    for q = 1, width do
-      if taken >= max then break end
-      if not empty[q] then
-        local env = redis.call('RPOP', KEYS[base + q])
-        if env then
-          local tag = ''
-          local ok, m = pcall(cjson.decode, env)
-          if ok and type(m) == 'table' and type(m.properties) == 'table' then
-            local p = m.properties
-            local di = p.delivery_info
-            if type(p.delivery_tag) == 'string' and type(di) == 'table' and type(di.exchange) == 'string' and type(di.routing_key) == 'string' then
-              tag = p.delivery_tag
-              redis.call('ZADD', KEYS[1], score, tag)
-              redis.call('HSET', KEYS[2], tag, '[' .. env .. ', ' .. cjson.encode(di.exchange) .. ', ' .. cjson.encode(di.routing_key) .. ']')
-            end
-          end
-          out[#out + 1] = base + q - 2
-          out[#out + 1] = env
-          out[#out + 1] = tag
-          taken = taken + 1
-        else
-          empty[q] = true
-          live = live - 1
-        end
-      end
-    end
-  end
-  base = base + width
-end
-return out`;
-
-// redis.py QoS.restore_by_tag without WATCH: only the holder of the unacked entry pushes (ARGV[4]
-// '1' forces it). ARGV[3] '1' = LPUSH (back of the queue, reject+requeue), else RPUSH (next in line).
-const RESTORE_LUA = `
-local held = redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[1])
-if held == 0 and ARGV[4] ~= '1' then return 0 end
-local push = ARGV[3] == '1' and 'LPUSH' or 'RPUSH'
-for i = 3, #KEYS do redis.call(push, KEYS[i], ARGV[2]) end
-return 1`;
-
-// Undoes a fetch that lost its consumer to cancel(): each envelope back where it was popped from.
-const GIVE_BACK_LUA = `
-for i = #KEYS, 3, -1 do
-  local tag = ARGV[(i - 3) * 2 + 1]
-  redis.call('RPUSH', KEYS[i], ARGV[(i - 3) * 2 + 2])
-  if tag ~= '' then redis.call('ZREM', KEYS[1], tag) redis.call('HDEL', KEYS[2], tag) end
-end
-return #KEYS - 2`;
-
-// redis-py Lock.release: delete the mutex only if it still holds our token.
-const UNLOCK_LUA = `
-local token = redis.call('get', KEYS[1])
-if not token or token ~= ARGV[1] then return 0 end
-redis.call('del', KEYS[1])
-return 1`;
-
-type Arg = string | number;
-type ScriptedRedis = Redis & {
-  celeriacFetch(numKeys: number, ...args: Arg[]): Promise<Arg[]>;
-  celeriacRestore(numKeys: number, ...args: Arg[]): Promise<number>;
-  celeriacGiveBack(numKeys: number, ...args: Arg[]): Promise<number>;
-  celeriacUnlock(numKeys: number, ...args: Arg[]): Promise<number>;
-};
 
 interface Popped {
   key: string;
@@ -159,8 +87,6 @@ interface ConsumerState {
 const RESTORE_INTERVAL_MS = 10_000;
 const RESTORE_PAGE = 500;
 const ACK_CHUNK = 1000;
-const RECOVERABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ENOTCONN']);
-const RECOVERABLE_MESSAGE = /Connection is closed|Stream isn't writeable|Command timed out|not connected|^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|BUSY)\b/;
 
 /** The Kombu-compatible Redis transport. */
 export class RedisBroker implements Broker {
@@ -206,10 +132,7 @@ export class RedisBroker implements Broker {
     };
     this.connectTimeoutMs = this.clientOptions.connectTimeout!;
     const cmd = this.newClient({ enableAutoPipelining: true });
-    cmd.defineCommand('celeriacFetch', { lua: FETCH_LUA });
-    cmd.defineCommand('celeriacRestore', { lua: RESTORE_LUA });
-    cmd.defineCommand('celeriacGiveBack', { lua: GIVE_BACK_LUA });
-    cmd.defineCommand('celeriacUnlock', { lua: UNLOCK_LUA });
+    defineScripts(cmd);
     this.cmd = cmd as ScriptedRedis;
   }
 
@@ -320,9 +243,7 @@ export class RedisBroker implements Broker {
     if (error instanceof CeleriacError || !error || typeof error !== 'object') return false;
     const e = error as { code?: unknown; name?: unknown; message?: unknown };
     return (
-      (typeof e.code === 'string' && RECOVERABLE_CODES.has(e.code)) ||
-      e.name === 'MaxRetriesPerRequestError' ||
-      (typeof e.message === 'string' && RECOVERABLE_MESSAGE.test(e.message))
+      isRecoverableRedisError(e)
     );
   }
 
@@ -642,31 +563,4 @@ export class RedisBroker implements Broker {
     const message = `Redis ${this.redacted}: ${err instanceof Error ? err.message : String(err)}`;
     return this.isRecoverable(err) ? new BrokerConnectionError(message, { cause: err }) : new BrokerError(message, { cause: err });
   }
-}
-
-function waitReady(client: Redis, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      client.off('ready', onReady).off('end', onEnd);
-      resolve(ok);
-    };
-    const onReady = (): void => done(true);
-    const onEnd = (): void => done(false);
-    const timer = setTimeout(() => done(false), ms);
-    client.on('ready', onReady).on('end', onEnd);
-  });
-}
-
-async function quit(client: Redis): Promise<void> {
-  if (client.status === 'end' || client.status === 'wait') return; // (disconnect() here would leave a 2 s timer)
-  if (client.status === 'ready') {
-    try {
-      await client.quit();
-      return;
-    } catch {
-      // fall through
-    }
-  }
-  client.disconnect();
 }
