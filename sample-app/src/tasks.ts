@@ -1,5 +1,5 @@
 /** Sample tasks: typed from their functions, callable from TypeScript or from Python by name. */
-import { TaskContext } from '@celeriac/core';
+import { type TaskContext } from '@celeriac/core';
 import { app } from './app';
 
 export const add = app.task('sample.add', async (x: number, y: number) => x + y);

@@ -21,6 +21,7 @@ export async function autodiscover(patterns: readonly string[], options: Autodis
     const abs = isAbsolute(file) ? file : resolve(cwd, file);
     // require() keeps CommonJS modules in one registry with the app; fall back to import() for ESM.
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(abs);
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') await import(pathToFileURL(abs).href);

@@ -105,7 +105,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   task<TArgs extends unknown[], TResult>(name: string, fn: TaskFunction<TArgs, TResult>, options: TaskOptions<Awaited<TResult>> = {}): Task<TArgs, Awaited<TResult>> {
     if (!name || typeof name !== 'string') throw new ConfigError('task', 'A task needs a non-empty name, e.g. "billing.charge_card".');
     const task = createTask(name, fn, options as TaskOptions<TResult>, () => this, (t, args) => this.directContext(t, args));
-    this.tasks.register(task as unknown as AnyTask);
+    this.tasks.register(task);
     return task;
   }
 
@@ -170,6 +170,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
         return new EagerResult(before.id, { taskId: before.id, status: 'SUCCESS', result: outcome.retval ?? null, traceback: null, children: [], dateDone: dateDoneNow() });
       }
       const error = 'error' in outcome ? outcome.error : undefined;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrow exactly what the task threw
       if (this.conf.taskEagerPropagates && error !== undefined) throw error;
       return new EagerResult(before.id, {
         taskId: before.id,

@@ -91,5 +91,5 @@ export function loadConfig(options: LoadConfigOptions): Partial<CeleriacSettings
       if (variable.startsWith(prefix) && !known.has(variable)) options.onUnknown(variable, nearest(variable, knownList));
     }
   }
-  return out as Partial<CeleriacSettings>;
+  return out;
 }

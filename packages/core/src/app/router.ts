@@ -4,7 +4,7 @@
  * does: the call's queue/exchange/routingKey win, then the task's own queue, then the route; with no
  * queue or exchange at all the task goes to the default queue.
  */
-import type { CeleriacSettings, RouteSpec, RouterFunction, TaskRoutes } from './settings';
+import type { CeleriacSettings, RouteSpec, TaskRoutes } from './settings';
 
 export interface ResolvedRoute {
   /** The queue to declare and publish to; null when only an exchange was given. */
@@ -38,7 +38,7 @@ function lookup(routes: TaskRoutes, req: RouteRequest): RouteSpec | undefined {
   const list = Array.isArray(routes) ? routes : [routes];
   for (const router of list) {
     if (typeof router === 'function') {
-      const r = (router as RouterFunction)(req.name, req.args, req.kwargs);
+      const r = router(req.name, req.args, req.kwargs);
       if (r) return typeof r === 'string' ? { queue: r } : r;
       continue;
     }

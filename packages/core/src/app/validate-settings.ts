@@ -108,7 +108,7 @@ function validateShapes(s: CeleriacSettings): void {
   if (transport.visibilityTimeout !== undefined && (typeof transport.visibilityTimeout !== 'number' || transport.visibilityTimeout <= 0)) {
     throw new ConfigError('brokerTransportOptions', `brokerTransportOptions.visibilityTimeout must be a number of seconds > 0.`);
   }
-  for (const k of Object.keys(s.resultBackendTransportOptions as Record<string, unknown>)) {
+  for (const k of Object.keys(s.resultBackendTransportOptions)) {
     if (k !== 'globalKeyprefix') throw new ConfigError('resultBackendTransportOptions', `Unknown key "${k}" in resultBackendTransportOptions. Did you mean "globalKeyprefix"?`);
   }
   try {

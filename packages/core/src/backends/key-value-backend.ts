@@ -84,6 +84,7 @@ export class KeyValueResultBackend implements ResultBackend {
         options.signal?.removeEventListener('abort', onAbort);
         const cleanup = unsubscribe ? unsubscribe().catch(() => undefined) : Promise.resolve();
         void cleanup;
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the error as the store gave it
         if (error) reject(error);
         else resolve(meta!);
       };

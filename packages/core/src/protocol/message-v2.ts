@@ -66,7 +66,7 @@ export interface EncodeOptions {
   compression?: string;
 }
 
-export const EMPTY_EMBED: TaskEmbed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null }) as TaskEmbed;
+export const EMPTY_EMBED: TaskEmbed = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
 
 /** Fills in every default, so callers give only what they know. */
 export function createTaskMessage(fields: Pick<TaskMessage, 'id' | 'task'> & Partial<TaskMessage>): TaskMessage {

@@ -58,7 +58,7 @@ export function pythonRepr(value: unknown, depth = 0): string {
       .map(([k, v]) => `${reprString(k)}: ${pythonRepr(v, depth + 1)}`)
       .join(', ')}}`;
   }
-  return reprString(String(value));
+  return `<${typeof value}>`;
 }
 
 // ---- saferepr: a port of celery/utils/saferepr.py (Celery 5.2) for JSON-like values ----
@@ -213,7 +213,7 @@ function* reprStream(value: unknown, maxlevels: number): Generator<[Token, Itera
       seen.add(v);
       const parent = it;
       it = chainItems([start], children, [{ dirty: v }, end], { [Symbol.iterator]: () => parent });
-    } else yield [{ quoted: String(v as string | symbol | (() => unknown)) }, it];
+    } else yield [{ text: `<${typeof v}>` }, it];
   }
 }
 

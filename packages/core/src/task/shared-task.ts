@@ -50,7 +50,7 @@ export function sharedTask<TArgs extends unknown[], TResult>(
   options: TaskOptions<Awaited<TResult>> = {},
 ): Task<TArgs, Awaited<TResult>> {
   const task = createTask(name, fn, options as TaskOptions<TResult>, currentHost, (t, args) => currentHost().directContext(t, args));
-  shared.push(task as unknown as AnyTask);
-  for (const host of hosts) host.registerTask(task as unknown as AnyTask);
+  shared.push(task);
+  for (const host of hosts) host.registerTask(task);
   return task;
 }

@@ -71,6 +71,7 @@ export class TaskContext {
   retry(options: RetryOptions = {}): never {
     const max = options.maxRetries !== undefined ? options.maxRetries : this.limits.maxRetries;
     if (max !== null && this.request.retries >= max) {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- Celery raises the given exc as it is
       if (options.exc !== undefined) throw options.exc;
       throw new MaxRetriesExceededError(this.request.name, this.request.id, max);
     }

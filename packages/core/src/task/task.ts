@@ -73,9 +73,9 @@ export function createTask<TArgs extends unknown[], TResult>(
   caller: () => TaskCaller,
   makeDirectContext: (task: AnyTask, args: unknown[]) => TaskContext,
 ): Task<TArgs, Awaited<TResult>> {
-  const params = options.params ? [...options.params] : inferParamNames(fn as (...args: never[]) => unknown);
+  const params = options.params ? [...options.params] : inferParamNames(fn);
   const task = async function (...args: TArgs): Promise<Awaited<TResult>> {
-    return (await fn.apply(makeDirectContext(task as unknown as AnyTask, args), args)) as Awaited<TResult>;
+    return await (fn.apply(makeDirectContext(task as unknown as AnyTask, args), args));
   };
   const methods = {
     taskName: name,

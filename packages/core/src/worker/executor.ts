@@ -104,7 +104,7 @@ export class Executor {
       }
       await opts.beforeStart?.(ctx);
       const positional = bindKwargs(task.taskName, task.params, message.args, message.kwargs);
-      let running = Promise.resolve(runInTaskContext(ctx, () => task.fn.apply(ctx, positional as never[])));
+      let running: Promise<unknown> = Promise.resolve(runInTaskContext(ctx, (): unknown => task.fn.apply(ctx, positional as never[])));
       if (soft) {
         softTimer = setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
       }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unused-vars -- values exist only to be typed */
 /**
  * Compile-time checks of end-to-end task typing (run by `npm run typecheck`, part of `npm test`).
  * Each @ts-expect-error must stay an error: if a line compiles, tsc fails the build.

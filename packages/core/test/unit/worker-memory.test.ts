@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Celeriac, MemoryBroker, MemoryKeyValueStore, RemoteTaskError, ResultTimeoutError, TaskContext, TaskRevokedError, Worker, NotRegisteredError, createLogger } from '../../src';
+import { Celeriac, MemoryBroker, MemoryKeyValueStore, RemoteTaskError, ResultTimeoutError, type TaskContext, TaskRevokedError, Worker, NotRegisteredError, createLogger } from '../../src';
 
 function makeApp(extra: Record<string, unknown> = {}) {
   const name = randomUUID();
@@ -31,7 +31,7 @@ describe('worker on the memory broker', () => {
 
   it('binds kwargs by parameter name', async () => {
     app = makeApp();
-    const greet = app.task('greet', async (greeting: string, name = 'world') => `${greeting}, ${name}`);
+    const greet = app.task('greet', async (greeting: string, name: string = 'world') => `${greeting}, ${name}`);
     worker = new Worker(app);
     await worker.start();
     const r = await greet.applyAsync([], { kwargs: { greeting: 'hi', name: 'ana' } });
