@@ -201,7 +201,16 @@ export class RemoteTaskError extends TaskError {
     readonly traceback: string | null,
     readonly taskId?: string,
   ) {
-    super('CELERIAC_REMOTE_TASK', `${excType}: ${excMessage.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(', ')}`);
+    super('CELERIAC_REMOTE_TASK', `${excType}: ${excMessage.map(describeArg).join(', ')}`);
+  }
+}
+
+function describeArg(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  } catch {
+    return String(value);
   }
 }
 

@@ -149,7 +149,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
 
   /** @internal TaskCaller: runs in-process and returns the finished result. */
   async applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>> {
-    let message = this.buildMessage(task.taskName, args, options, task, { queue: null, exchange: '', routingKey: '' }).message;
+    let message = this.buildMessage(task.taskName, args, options, task, {}).message;
     const executor = (this.eagerExecutor ??= new Executor(
       {
         conf: this.conf,
@@ -189,7 +189,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     return new TaskContext(buildRequest(message, 'direct@' + osHostname(), null, true), new AbortController().signal, { maxRetries: 0, defaultRetryDelay: 0 }, async () => undefined);
   }
 
-  private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { queue: string | null; exchange: string; routingKey: string; priority?: number }) {
+  private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { priority?: number }) {
     if (!Array.isArray(args)) throw new EncodeError(`Task ${name}: args must be an array, got ${typeof args}.`);
     const id = options.taskId ?? randomUUID();
     const kwargs = options.kwargs ?? {};
@@ -199,7 +199,8 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     const eta = options.eta ?? (countdown ? new Date(Date.now() + countdown * 1000) : null);
     if (eta && Number.isNaN(eta.getTime())) throw new ConfigError('eta', 'eta is an invalid Date.');
     const expires = options.expires === undefined ? null : options.expires instanceof Date ? options.expires : new Date(Date.now() + options.expires * 1000);
-    const priority = options.priority ?? route.priority ?? task?.options.priority ?? this.conf.taskDefaultPriority ?? 0;
+    // Celery's order: the call, then the task, then the route, then task_default_priority.
+    const priority = options.priority ?? task?.options.priority ?? route.priority ?? this.conf.taskDefaultPriority ?? 0;
     if (!Number.isInteger(priority) || priority < 0 || priority > 255) throw new ConfigError('priority', `priority must be an integer 0-9, got ${priority}.`);
     const message: TaskMessage = createTaskMessage({
       id,
@@ -233,7 +234,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
       serializer: options.serializer ?? task?.options.serializer ?? this.conf.taskSerializer,
       compression: options.compression ?? this.conf.taskCompression,
     });
-    const target: Route = route.queue ? { exchange: '', routingKey: route.queue } : { exchange: route.exchange, routingKey: route.routingKey };
+    const target: Route = route.publish;
     return { message, wire, route, target };
   }
 
@@ -278,12 +279,13 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
 
   /** Declares a queue and its binding once per app (taskCreateMissingQueues). */
   async declareQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
-    if (this.declared.has(queue)) return;
+    const binding = `${queue}\u0000${exchange}\u0000${routingKey}`;
+    if (this.declared.has(binding)) return;
     if (!this.conf.taskCreateMissingQueues && queue !== this.conf.taskDefaultQueue) {
       throw new ConfigError('taskCreateMissingQueues', `Queue "${queue}" is not declared and taskCreateMissingQueues is false.`);
     }
     await this.broker.declareQueue({ name: queue, exchange, routingKey });
-    this.declared.add(queue);
+    this.declared.add(binding);
   }
 
   /** @internal ExecutorHost: re-publishes a retried task to the queue it came from. */

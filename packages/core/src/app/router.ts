@@ -12,6 +12,11 @@ export interface ResolvedRoute {
   exchange: string;
   routingKey: string;
   priority?: number;
+  /**
+   * Where the message is published: the default exchange "" with the queue name as routing key (what
+   * Celery does for queue routes), or the route's exchange and routing key when the route names one.
+   */
+  publish: { exchange: string; routingKey: string };
 }
 
 export interface RouteRequest {
@@ -68,16 +73,21 @@ export function resolveRoute(settings: CeleriacSettings, req: RouteRequest): Res
   const found = settings.taskRoutes ? lookup(settings.taskRoutes, req) : undefined;
   const spec: RouteSpec = { ...found, ...options };
   if (!spec.queue && !spec.exchange) {
-    return { queue: settings.taskDefaultQueue, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec.priority };
+    const q = settings.taskDefaultQueue;
+    return { queue: q, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec.priority, publish: { exchange: '', routingKey: q } };
   }
   if (spec.queue) {
     const isDefault = spec.queue === settings.taskDefaultQueue;
+    const exchange = spec.exchange ?? (isDefault ? settings.taskDefaultExchange : spec.queue);
+    const routingKey = spec.routingKey ?? (isDefault ? settings.taskDefaultRoutingKey : spec.queue);
     return {
       queue: spec.queue,
-      exchange: spec.exchange ?? (isDefault ? settings.taskDefaultExchange : spec.queue),
-      routingKey: spec.routingKey ?? (isDefault ? settings.taskDefaultRoutingKey : spec.queue),
+      exchange,
+      routingKey,
       priority: spec.priority,
+      publish: spec.exchange ? { exchange, routingKey } : { exchange: '', routingKey: spec.queue },
     };
   }
-  return { queue: null, exchange: spec.exchange!, routingKey: spec.routingKey ?? req.name, priority: spec.priority };
+  const routingKey = spec.routingKey ?? req.name;
+  return { queue: null, exchange: spec.exchange!, routingKey, priority: spec.priority, publish: { exchange: spec.exchange!, routingKey } };
 }

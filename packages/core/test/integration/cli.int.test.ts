@@ -1,7 +1,7 @@
 // The `celeriac` bin end to end against a real Redis on 127.0.0.1:6379: each command runs as its
 // own process from the build (packages/core/dist; `npm run build` runs before Jest in CI). Every key
-// of this file sits under its own prefix (CELERIAC_BROKER_TRANSPORT_OPTIONS); afterAll deletes only
-// those (SCAN MATCH, never FLUSHALL).
+// of this file, broker and results, sits under its own prefix (CELERIAC_BROKER_TRANSPORT_OPTIONS and
+// CELERIAC_RESULT_BACKEND_TRANSPORT_OPTIONS); afterAll deletes only those (SCAN MATCH, never FLUSHALL).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,8 @@ const ROOT = resolve(__dirname, '../../../..');
 const MAIN = resolve(__dirname, '../../dist/cli/main.js');
 const APP = join('packages', 'core', 'test', 'fixtures', 'cli', 'app.js');
 const ns = testNamespace('cli');
-const ENV: NodeJS.ProcessEnv = { ...process.env, CELERIAC_BROKER_TRANSPORT_OPTIONS: JSON.stringify({ globalKeyprefix: ns.prefix }) };
+const PREFIXED = JSON.stringify({ globalKeyprefix: ns.prefix });
+const ENV: NodeJS.ProcessEnv = { ...process.env, CELERIAC_BROKER_TRANSPORT_OPTIONS: PREFIXED, CELERIAC_RESULT_BACKEND_TRANSPORT_OPTIONS: PREFIXED };
 delete ENV.CELERIAC_APP;
 const BACKENDS = ['-b', ns.redisUrl, '--result-backend', ns.redisUrl];
 

@@ -214,6 +214,31 @@ describe('handlers, expected errors and time limits on the worker', () => {
     await expect((await b.applyAsync([], { queue: 'routed' })).get({ timeout: 5000 })).resolves.toBe('default');
   });
 
+  it('publishes to the route exchange when the route names one, and the bound queue receives it', async () => {
+    app = makeApp({ taskRoutes: { 'media.*': { queue: 'video', exchange: 'media', routingKey: 'media.video' } } });
+    const encode = app.task('media.encode', async function (this: TaskContext) {
+      return this.request.deliveryInfo;
+    });
+    worker = new Worker(app, { queues: ['video'] });
+    await worker.start();
+    await expect((await encode.delay()).get({ timeout: 5000 })).resolves.toMatchObject({ exchange: 'media', routingKey: 'media.video', queue: 'video' });
+  });
+
+  it('priority: the call wins, then the task, then the route', async () => {
+    app = makeApp({ taskRoutes: { 'p.*': { queue: 'celery', priority: 5 } } });
+    const own = app.task('p.own', async function (this: TaskContext) {
+      return this.request.deliveryInfo?.priority;
+    }, { priority: 2 });
+    const routed = app.task('p.routed', async function (this: TaskContext) {
+      return this.request.deliveryInfo?.priority;
+    });
+    worker = new Worker(app);
+    await worker.start();
+    await expect((await own.delay()).get({ timeout: 5000 })).resolves.toBe(2);
+    await expect((await routed.delay()).get({ timeout: 5000 })).resolves.toBe(5);
+    await expect((await own.applyAsync([], { priority: 9 })).get({ timeout: 5000 })).resolves.toBe(9);
+  });
+
   it('stores result_extended fields', async () => {
     app = makeApp({ resultExtended: true });
     const t = app.task('x.ext', async (n: number) => n);
@@ -240,5 +265,12 @@ describe('handlers, expected errors and time limits on the worker', () => {
     await expect(t.applyAsync([], { priority: 1.5 })).rejects.toBeInstanceOf(ConfigError);
     expect(() => makeApp({ taskSerializer: 'pickle' })).toThrow(ConfigError);
     expect(() => makeApp({ brokerUrl: 'kafka://x' }).broker).toThrow(/Unsupported broker URL/);
+  });
+});
+
+describe('RemoteTaskError', () => {
+  it('describes exception arguments that hold big integers from Python', () => {
+    const err = new RemoteTaskError('ValueError', ['too big', 9007199254740993n, { n: 2n ** 70n }], 'builtins', null);
+    expect(err.message).toBe('ValueError: too big, 9007199254740993, {"n":"1180591620717411303424"}');
   });
 });

@@ -5,9 +5,10 @@ import { validateSettings } from '../../src/app/validate-settings';
 const settings = (taskRoutes?: TaskRoutes, extra: Parameters<typeof validateSettings>[0] = {}) => validateSettings({ taskRoutes, ...extra });
 const req = (name: string, more: Partial<RouteRequest> = {}): RouteRequest => ({ name, args: [], kwargs: {}, ...more });
 
-const DEFAULT = { queue: 'celery', exchange: 'celery', routingKey: 'celery', priority: undefined };
+/** Queue routes publish to the default exchange "" with the queue name as routing key, as Celery does. */
+const DEFAULT = { queue: 'celery', exchange: 'celery', routingKey: 'celery', priority: undefined, publish: { exchange: '', routingKey: 'celery' } };
 /** A queue Celery creates on demand (task_create_missing_queues): exchange and routing key named after it. */
-const auto = (queue: string, priority?: number) => ({ queue, exchange: queue, routingKey: queue, priority });
+const auto = (queue: string, priority?: number) => ({ queue, exchange: queue, routingKey: queue, priority, publish: { exchange: '', routingKey: queue } });
 
 describe('resolveRoute: default route', () => {
   it('sends a task with no route to the default queue', () => {
@@ -16,7 +17,7 @@ describe('resolveRoute: default route', () => {
 
   it('uses the configured default queue, exchange and routing key', () => {
     const s = settings(undefined, { taskDefaultQueue: 'jobs', taskDefaultExchange: 'jobs-x', taskDefaultRoutingKey: 'jobs-rk' });
-    expect(resolveRoute(s, req('tasks.add'))).toEqual({ queue: 'jobs', exchange: 'jobs-x', routingKey: 'jobs-rk', priority: undefined });
+    expect(resolveRoute(s, req('tasks.add'))).toEqual({ queue: 'jobs', exchange: 'jobs-x', routingKey: 'jobs-rk', priority: undefined, publish: { exchange: '', routingKey: 'jobs' } });
   });
 
   it('routing to the default queue by name keeps the default exchange and key', () => {
@@ -86,7 +87,7 @@ describe('resolveRoute: router functions and lists', () => {
   });
 
   it('accepts a route object from a router function', () => {
-    expect(resolveRoute(settings(() => ({ queue: 'fn', routingKey: 'fn.rk' })), req('t'))).toEqual({ queue: 'fn', exchange: 'fn', routingKey: 'fn.rk', priority: undefined });
+    expect(resolveRoute(settings(() => ({ queue: 'fn', routingKey: 'fn.rk' })), req('t'))).toEqual({ queue: 'fn', exchange: 'fn', routingKey: 'fn.rk', priority: undefined, publish: { exchange: '', routingKey: 'fn' } });
   });
 
   it('consults a list in order; the first router that answers wins', () => {
@@ -131,11 +132,11 @@ describe('resolveRoute: call options and the task queue (Celery lpmerge: options
   });
 
   it('a routing key in the call keeps the routed queue and overrides only the key', () => {
-    expect(resolveRoute(s, req('tasks.add', { routingKey: 'rk' }))).toEqual({ queue: 'routed', exchange: 'routed', routingKey: 'rk', priority: 5 });
+    expect(resolveRoute(s, req('tasks.add', { routingKey: 'rk' }))).toEqual({ queue: 'routed', exchange: 'routed', routingKey: 'rk', priority: 5, publish: { exchange: '', routingKey: 'routed' } });
   });
 
   it('an exchange and routing key in the call keep the routed queue', () => {
-    expect(resolveRoute(s, req('tasks.add', { exchange: 'ex', routingKey: 'rk' }))).toEqual({ queue: 'routed', exchange: 'ex', routingKey: 'rk', priority: 5 });
+    expect(resolveRoute(s, req('tasks.add', { exchange: 'ex', routingKey: 'rk' }))).toEqual({ queue: 'routed', exchange: 'ex', routingKey: 'rk', priority: 5, publish: { exchange: 'ex', routingKey: 'rk' } });
   });
 
   it('router functions are still consulted when the call names a queue', () => {
@@ -147,14 +148,14 @@ describe('resolveRoute: call options and the task queue (Celery lpmerge: options
 
 describe('resolveRoute: exchange-only routes', () => {
   it('a route with an exchange and routing key publishes there without a queue', () => {
-    expect(resolveRoute(settings({ 'ev.*': { exchange: 'events', routingKey: 'ev.key' } }), req('ev.a'))).toEqual({ queue: null, exchange: 'events', routingKey: 'ev.key', priority: undefined });
+    expect(resolveRoute(settings({ 'ev.*': { exchange: 'events', routingKey: 'ev.key' } }), req('ev.a'))).toEqual({ queue: null, exchange: 'events', routingKey: 'ev.key', priority: undefined, publish: { exchange: 'events', routingKey: 'ev.key' } });
   });
 
   it('an exchange without a routing key uses the task name as the key', () => {
-    expect(resolveRoute(settings({ 'ev.*': { exchange: 'events' } }), req('ev.a'))).toEqual({ queue: null, exchange: 'events', routingKey: 'ev.a', priority: undefined });
+    expect(resolveRoute(settings({ 'ev.*': { exchange: 'events' } }), req('ev.a'))).toEqual({ queue: null, exchange: 'events', routingKey: 'ev.a', priority: undefined, publish: { exchange: 'events', routingKey: 'ev.a' } });
   });
 
   it('an exchange given in the call', () => {
-    expect(resolveRoute(settings(), req('t', { exchange: 'ex', routingKey: 'k' }))).toEqual({ queue: null, exchange: 'ex', routingKey: 'k', priority: undefined });
+    expect(resolveRoute(settings(), req('t', { exchange: 'ex', routingKey: 'k' }))).toEqual({ queue: null, exchange: 'ex', routingKey: 'k', priority: undefined, publish: { exchange: 'ex', routingKey: 'k' } });
   });
 });
