@@ -207,6 +207,7 @@ export class RemoteTaskError extends TaskError {
 
 function describeArg(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (typeof value === 'bigint') return value.toString();
   try {
     return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
   } catch {
