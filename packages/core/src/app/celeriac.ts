@@ -186,7 +186,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   /** @internal SharedTaskHost: the context of a task called directly as a function. */
   directContext(task: AnyTask, args: unknown[]): TaskContext {
     const message = createTaskMessage({ id: randomUUID(), task: task.taskName, args });
-    return new TaskContext(buildRequest(message, 'direct@' + osHostname(), null, true), new AbortController().signal, { maxRetries: 0, defaultRetryDelay: 0 }, async () => undefined);
+    return new TaskContext(buildRequest(message, 'direct@' + osHostname(), null, true), { maxRetries: 0, defaultRetryDelay: 0 }, async () => undefined);
   }
 
   private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { priority?: number }) {

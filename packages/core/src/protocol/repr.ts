@@ -84,7 +84,7 @@ const TUPLE_END = LIT(')', false, -1);
 const TUPLE_END_SV = LIT(',)', false, -1);
 
 /** Marks an array that Python would hold as a tuple (positional args). */
-class Tuple {
+export class Tuple {
   constructor(readonly items: readonly unknown[]) {}
 }
 
@@ -252,10 +252,43 @@ export function saferepr(value: unknown, maxlen: number | undefined = MAX, maxle
 
 /** saferepr of positional args as Celery shows them: a tuple, `(2, 3)`, `(1,)`. */
 export function argsRepr(args: readonly unknown[]): string {
+  const fast = simpleItems(args);
+  if (fast !== null) {
+    const inner = fast.join(', ');
+    const out = fast.length === 1 ? `(${inner},)` : `(${inner})`;
+    if (out.length <= MAX) return out;
+  }
   return saferepr(new Tuple(args), MAX);
+}
+
+// Printable ASCII without quote or backslash: its saferepr is the text in single quotes.
+const PLAIN = /^[\x20-\x26\x28-\x5b\x5d-\x7e]*$/;
+
+/** Fast path for the usual call (a few ints, plain strings, booleans, None): their reprs, or null. */
+function simpleItems(values: readonly unknown[]): string[] | null {
+  if (values.length > 32) return null;
+  const out: string[] = [];
+  for (const v of values) {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) out.push(String(v));
+    else if (typeof v === 'string' && v.length <= 200 && PLAIN.test(v)) out.push(`'${v}'`);
+    else if (v === true) out.push('True');
+    else if (v === false) out.push('False');
+    else if (v === null || v === undefined) out.push('None');
+    else return null;
+  }
+  return out;
 }
 
 /** saferepr of kwargs: `{'x': 1}`. */
 export function kwargsRepr(kwargs: Record<string, unknown>): string {
+  const keys = Object.keys(kwargs);
+  if (keys.length === 0) return '{}';
+  if (keys.every((k) => k.length <= 200 && PLAIN.test(k))) {
+    const values = simpleItems(keys.map((k) => kwargs[k]));
+    if (values !== null) {
+      const out = `{${keys.map((k, i) => `'${k}': ${values[i]}`).join(', ')}}`;
+      if (out.length <= MAX) return out;
+    }
+  }
   return saferepr(kwargs, MAX);
 }

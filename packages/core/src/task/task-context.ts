@@ -47,13 +47,24 @@ export interface RetryOptions {
 export type UpdateState = (state: string, meta?: unknown) => Promise<void>;
 
 export class TaskContext {
+  // Created on first use: most tasks never look at their signal, and an AbortController per task costs.
+  private controller: AbortController | undefined;
+
   constructor(
     readonly request: TaskRequest,
-    /** Fires on soft time limit or revoke-terminate; pass it to fetch() and friends. */
-    readonly signal: AbortSignal,
     private readonly limits: { maxRetries: number | null; defaultRetryDelay: number },
     private readonly update: UpdateState,
   ) {}
+
+  /** Fires on the soft time limit or revoke-terminate; pass it to fetch() and friends. */
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  /** @internal Aborts the task's signal with `reason`. */
+  abort(reason: unknown): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
 
   /** Same as request.id. */
   get id(): string {

@@ -85,13 +85,12 @@ export class Executor {
     const ignoreResult = message.ignoreResult || (opts.ignoreResult ?? conf.taskIgnoreResult);
     const storeErrors = !ignoreResult || conf.taskStoreErrorsEvenIfIgnored;
     const request = buildRequest(message, this.hostname, deliveryInfo, isEager);
-    const controller = new AbortController();
     const ctx = new TaskContext(
       request,
-      controller.signal,
       { maxRetries: opts.maxRetries === undefined ? 3 : opts.maxRetries, defaultRetryDelay: opts.defaultRetryDelay ?? 180 },
       (state, meta) => this.store(this.meta(message, state, meta ?? null, null, deliveryInfo), ignoreResult),
     );
+    const storing = !ignoreResult && this.host.backendOrNull() !== null;
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
     const hard = message.timeLimit[0] ?? opts.timeLimit ?? conf.taskTimeLimit;
@@ -106,7 +105,7 @@ export class Executor {
       const positional = bindKwargs(task.taskName, task.params, message.args, message.kwargs);
       let running: Promise<unknown> = Promise.resolve(runInTaskContext(ctx, (): unknown => task.fn.apply(ctx, positional as never[])));
       if (soft) {
-        softTimer = setTimeout(() => controller.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
+        softTimer = setTimeout(() => ctx.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
       }
       if (hard) {
         // On the async pool a task cannot be killed: it is abandoned and marked failed (issue #4 adds pools that can).
@@ -115,7 +114,7 @@ export class Executor {
           running,
           new Promise<never>((_, reject) => {
             hardTimer = setTimeout(() => {
-              controller.abort(new TimeLimitExceededError(hard));
+              ctx.abort(new TimeLimitExceededError(hard));
               this.host.logger.warn({ task: task.taskName, id: message.id }, `Hard time limit (${hard}s) exceeded; the task is abandoned but its code may still be running.`);
               reject(new TimeLimitExceededError(hard));
             }, hard * 1000);
@@ -125,7 +124,7 @@ export class Executor {
       const retval: unknown = await running;
       clearTimeout(softTimer);
       clearTimeout(hardTimer);
-      await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo), ignoreResult);
+      if (storing) await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo), false);
       await opts.onSuccess?.(retval, ctx);
       await opts.afterReturn?.(SUCCESS, retval, ctx);
       return { state: SUCCESS, retval, runtimeMs: elapsed() };
@@ -177,8 +176,9 @@ export class Executor {
     const error = toError(failure);
     await this.store(this.meta(message, FAILURE, toExceptionDict(failure), error.stack ?? null, deliveryInfo), !storeErrors);
     const log = { task: task.taskName, id: message.id };
-    if (expected) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);
-    else this.host.logger.error({ ...log, err: error }, `Task ${task.taskName}[${message.id}] raised unexpected: ${error.name}: ${error.message}`);
+    if (expected) {
+      if (this.host.logger.isLevelEnabled('info')) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);
+    } else this.host.logger.error({ ...log, err: error }, `Task ${task.taskName}[${message.id}] raised unexpected: ${error.name}: ${error.message}`);
     await opts.onFailure?.(failure, ctx);
     await opts.afterReturn?.(FAILURE, failure, ctx);
     return { state: FAILURE, error: failure, runtimeMs: elapsed(), expected };

@@ -137,8 +137,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.revokeExpired(delivery, message);
       return;
     }
-    app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
-    this.emit('task-received', { id: message.id, name: message.task, message });
+    if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
+    if (this.listenerCount('task-received')) this.emit('task-received', { id: message.id, name: message.task, message });
     const held: Held = { delivery, state: 'waiting', acked: false };
     this.held.add(held);
     if (message.eta && message.eta.getTime() > Date.now()) {
@@ -171,15 +171,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       const acksLate = task.options.acksLate ?? app.conf.taskAcksLate;
       if (!acksLate) {
         held.acked = true;
-        await delivery.ack();
+        // Not awaited: the ack travels in the next batch while the task runs (Celery acks as the pool
+        // accepts the task; waiting for Redis here would add a round trip to every task).
+        delivery.ack().catch((err: unknown) => app.logger.error({ err, task: message.task, id: message.id }, 'Ack failed; the message may be delivered again'));
       }
-      this.emit('task-started', { id: message.id, name: message.task });
+      if (this.listenerCount('task-started')) this.emit('task-started', { id: message.id, name: message.task });
       const outcome = await this.executor.run(task, message, delivery.info, false);
       this.processed.set(message.task, (this.processed.get(message.task) ?? 0) + 1);
       switch (outcome.state) {
         case 'SUCCESS':
-          app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] succeeded in ${(outcome.runtimeMs / 1000).toFixed(6)}s`);
-          this.emit('task-succeeded', { id: message.id, name: message.task, result: outcome.retval, runtimeMs: outcome.runtimeMs });
+          if (app.logger.isLevelEnabled('info')) {
+            app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] succeeded in ${(outcome.runtimeMs / 1000).toFixed(6)}s`);
+          }
+          if (this.listenerCount('task-succeeded')) this.emit('task-succeeded', { id: message.id, name: message.task, result: outcome.retval, runtimeMs: outcome.runtimeMs });
           if (acksLate) await delivery.ack();
           break;
         case 'RETRY':

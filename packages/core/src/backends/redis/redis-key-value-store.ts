@@ -29,30 +29,44 @@ export interface RedisKeyValueStoreOptions {
   keyPrefix?: string;
 }
 
-// KEYS[1] key (also the channel); ARGV[1] value, ARGV[2] ttl seconds (0 = none), ARGV[3] '1' = keep SUCCESS.
-// A stored value that decodes to neither JSON nor msgpack counts as not SUCCESS.
+// KEYS: the keys (each also its channel); ARGV[1] ttl seconds (0 = none), ARGV[2] '1' = keep SUCCESS,
+// ARGV[3..] the values, one per key. Many results stored in one call: workers finish tasks in bursts.
+// A stored value that decodes to neither JSON nor msgpack counts as not SUCCESS. Returns 1/0 per key.
 const SET_AND_PUBLISH_LUA = `
-if ARGV[3] == '1' then
-  local current = redis.call('GET', KEYS[1])
-  if current then
-    local ok, doc = pcall(cjson.decode, current)
-    if not ok then ok, doc = pcall(cmsgpack.unpack, current) end
-    if ok and type(doc) == 'table' and doc['status'] == 'SUCCESS' then return 0 end
+local ttl, keep, out = tonumber(ARGV[1]), ARGV[2] == '1', {}
+for i = 1, #KEYS do
+  local key, value, skip = KEYS[i], ARGV[i + 2], false
+  if keep then
+    local current = redis.call('GET', key)
+    if current then
+      local ok, doc = pcall(cjson.decode, current)
+      if not ok then ok, doc = pcall(cmsgpack.unpack, current) end
+      skip = ok and type(doc) == 'table' and doc['status'] == 'SUCCESS'
+    end
+  end
+  if skip then
+    out[i] = 0
+  else
+    if ttl and ttl > 0 then redis.call('SET', key, value, 'EX', ttl) else redis.call('SET', key, value) end
+    redis.call('PUBLISH', key, value)
+    out[i] = 1
   end
 end
-local ttl = tonumber(ARGV[2])
-if ttl and ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+return out
 `;
 
 interface ScriptCommands {
-  celeriacSetAndPublish(key: string, value: Buffer, ttl: number, keepSuccess: '0' | '1'): Promise<number>;
+  celeriacSetAndPublish(numKeys: number, ...args: Array<string | number | Buffer>): Promise<number[]>;
 }
+
+interface PendingStore {
+  key: string;
+  value: Buffer;
+  resolve: (stored: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 500;
 
 type Listener = (value: Buffer) => void;
 
@@ -71,6 +85,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   private readonly connectionOptions: RedisOptions;
   private readonly client: Redis;
   private subscriber: Redis | undefined;
+  private readonly pendingStores = new Map<string, PendingStore[]>();
+  private storeFlushScheduled = false;
   private readonly channels = new Map<string, ChannelEntry>();
   private connecting: Promise<void> | undefined;
   /** The last socket error: ioredis rejects with a bare "Connection is closed." and reports why here. */
@@ -88,7 +104,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     // Without a listener ioredis prints every connection error; callers see them as BackendError.
     this.client.on('error', (err: Error) => (this.lastSocketError = err));
     this.client.on('ready', () => (this.lastSocketError = undefined));
-    this.client.defineCommand('celeriacSetAndPublish', { numberOfKeys: 1, lua: SET_AND_PUBLISH_LUA });
+    this.client.defineCommand('celeriacSetAndPublish', { lua: SET_AND_PUBLISH_LUA });
   }
 
   private wrap(what: string, thrown: unknown): BackendError {
@@ -133,8 +149,33 @@ export class RedisKeyValueStore implements KeyValueStore {
   setAndPublish(key: string, value: Buffer, ttlSeconds: number, keepSuccess: boolean): Promise<boolean> {
     // Redis takes whole seconds; round up so a result never expires early.
     const ttl = ttlSeconds > 0 ? Math.ceil(ttlSeconds) : 0;
+    const group = `${ttl}:${keepSuccess ? 1 : 0}`;
+    return new Promise<boolean>((resolve, reject) => {
+      let batch = this.pendingStores.get(group);
+      if (!batch) this.pendingStores.set(group, (batch = []));
+      batch.push({ key: this.keyPrefix + key, value, resolve, reject });
+      if (batch.length >= MAX_BATCH) this.flushStores(group);
+      else if (!this.storeFlushScheduled) {
+        this.storeFlushScheduled = true;
+        setImmediate(() => {
+          this.storeFlushScheduled = false;
+          for (const g of [...this.pendingStores.keys()]) this.flushStores(g);
+        });
+      }
+    });
+  }
+
+  /** Sends one script call for every result queued in this event-loop turn with the same ttl/keep. */
+  private flushStores(group: string): void {
+    const batch = this.pendingStores.get(group);
+    if (!batch?.length) return;
+    this.pendingStores.delete(group);
+    const [ttl, keep] = group.split(':');
     const scripts = this.client as unknown as ScriptCommands;
-    return this.run('SET + PUBLISH', async () => (await scripts.celeriacSetAndPublish(this.keyPrefix + key, value, ttl, keepSuccess ? '1' : '0')) === 1);
+    this.run('SET + PUBLISH', () => scripts.celeriacSetAndPublish(batch.length, ...batch.map((p) => p.key), ttl!, keep!, ...batch.map((p) => p.value))).then(
+      (flags) => batch.forEach((p, i) => p.resolve(flags[i] === 1)),
+      (err: unknown) => batch.forEach((p) => p.reject(err)),
+    );
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -221,6 +262,8 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Results queued for this turn's batch are sent before the connection goes.
+    for (const g of [...this.pendingStores.keys()]) this.flushStores(g);
     this.closed = true;
     this.channels.clear();
     const connections = [this.client, this.subscriber].filter((c): c is Redis => c !== undefined);
