@@ -131,7 +131,9 @@ export class RedisBroker implements Broker {
       autoResendUnfulfilledCommands: false,
     };
     this.connectTimeoutMs = this.clientOptions.connectTimeout!;
-    const cmd = this.newClient({ enableAutoPipelining: true });
+    // No auto-pipelining: it costs a Pipeline object per command and a tick of delay, which made one-by-one
+    // awaited publishes ~30% slower; batches are explicit (publishMany, the fetch script, ack MULTIs).
+    const cmd = this.newClient({ enableAutoPipelining: false });
     defineScripts(cmd);
     this.cmd = cmd as ScriptedRedis;
   }
@@ -328,13 +330,13 @@ export class RedisBroker implements Broker {
       return item; // reported by deliver()
     }
     const { deliveryTag, exchange, routingKey } = item.decoded;
-    try {
-      await this.exec(this.cmd.multi().zadd(this.keys.unackedIndex, unackedScore(), deliveryTag).hset(this.keys.unacked, deliveryTag, unackedEntry(envelope, exchange, routingKey)));
-      item.tag = deliveryTag;
-    } catch (err) {
-      // Redis went away between BRPOP and MULTI: hand the message over anyway rather than lose it.
-      c.onError?.(this.wrap(err));
-    }
+    // Sent now, not awaited: the message is delivered while the MULTI travels (one round trip less per
+    // message after BRPOP). Its ack goes on the same connection later, so Redis sees record, then ack.
+    // If Redis went away between BRPOP and MULTI, the message is handed over anyway rather than lost.
+    item.tag = deliveryTag;
+    this.exec(this.cmd.multi().zadd(this.keys.unackedIndex, unackedScore(), deliveryTag).hset(this.keys.unacked, deliveryTag, unackedEntry(envelope, exchange, routingKey))).catch(
+      (err: unknown) => c.onError?.(this.wrap(err)),
+    );
     return item;
   }
 

@@ -19,16 +19,30 @@ while taken < max and base < #KEYS do
       if not empty[q] then
         local env = redis.call('RPOP', KEYS[base + q])
         if env then
-          local tag = ''
-          local ok, m = pcall(cjson.decode, env)
-          if ok and type(m) == 'table' and type(m.properties) == 'table' then
-            local p = m.properties
-            local di = p.delivery_info
-            if type(p.delivery_tag) == 'string' and type(di) == 'table' and type(di.exchange) == 'string' and type(di.routing_key) == 'string' then
-              tag = p.delivery_tag
-              redis.call('ZADD', KEYS[1], score, tag)
-              redis.call('HSET', KEYS[2], tag, '[' .. env .. ', ' .. cjson.encode(di.exchange) .. ', ' .. cjson.encode(di.routing_key) .. ']')
+          local tag, entry = '', nil
+          -- Fast path: read tag, exchange and routing key with patterns after "properties" (cjson.decode
+          -- of every envelope cost ~13 us per message in Redis). Escaped strings fall back to cjson.
+          local ps = string.find(env, '"properties":%s*{')
+          local t, ex, rk
+          if ps then
+            t = string.match(env, '"delivery_tag":%s*"([^"\\\\]+)"', ps)
+            ex, rk = string.match(env, '"delivery_info":%s*{%s*"exchange":%s*"([^"\\\\]*)",%s*"routing_key":%s*"([^"\\\\]*)"', ps)
+          end
+          if t and ex and rk then
+            tag, entry = t, '[' .. env .. ', "' .. ex .. '", "' .. rk .. '"]'
+          else
+            local ok, m = pcall(cjson.decode, env)
+            if ok and type(m) == 'table' and type(m.properties) == 'table' then
+              local p = m.properties
+              local di = p.delivery_info
+              if type(p.delivery_tag) == 'string' and type(di) == 'table' and type(di.exchange) == 'string' and type(di.routing_key) == 'string' then
+                tag, entry = p.delivery_tag, '[' .. env .. ', ' .. cjson.encode(di.exchange) .. ', ' .. cjson.encode(di.routing_key) .. ']'
+              end
             end
+          end
+          if entry then
+            redis.call('ZADD', KEYS[1], score, tag)
+            redis.call('HSET', KEYS[2], tag, entry)
           end
           out[#out + 1] = base + q - 2
           out[#out + 1] = env
