@@ -241,6 +241,8 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   private async sendPrepared(name: string, options: ApplyOptions, prepared: Array<ReturnType<Celeriac['prepare']>>): Promise<Array<AsyncResult<unknown>>> {
     const retry = options.retry ?? this.conf.taskPublishRetry;
     const policy = { ...this.conf.taskPublishRetryPolicy, ...options.retryPolicy };
+    // Listen for the result before the task can finish (Celery's on_task_call), so get() misses nothing.
+    if (prepared.length === 1 && !prepared[0]!.message.ignoreResult) this.backendOrNull()?.prepareWait?.(prepared[0]!.message.id);
     await publishWithRetry(
       async () => {
         await this.connect();

@@ -13,6 +13,19 @@ import type { ResultBackend, StoreOptions, WaitOptions } from './result-backend'
 export const TASK_KEY_PREFIX = 'celery-task-meta-';
 export const GROUP_KEY_PREFIX = 'celery-taskset-meta-';
 
+/** A subscription opened when a task is sent, before anyone waits for its result. */
+interface Prepared {
+  subscription: Promise<() => Promise<void>>;
+  /** Messages that arrived before a waiter attached. */
+  early: Buffer[];
+  attach?: (raw: Buffer) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Pre-subscriptions kept at most, and how long one waits for get() before it is dropped. */
+const MAX_PREPARED = 10_000;
+const PREPARED_TTL_MS = 60_000;
+
 export interface KeyValueResultBackendOptions {
   /** Seconds results live; 0 keeps them forever. @defaultValue 86400 */
   expires?: number;
@@ -23,6 +36,7 @@ export interface KeyValueResultBackendOptions {
 export class KeyValueResultBackend implements ResultBackend {
   private readonly serializer: Serializer;
   private readonly expires: number;
+  private readonly prepared = new Map<string, Prepared>();
 
   constructor(
     protected readonly store: KeyValueStore,
@@ -70,6 +84,31 @@ export class KeyValueResultBackend implements ResultBackend {
     await this.store.delete([this.taskKey(taskId)]);
   }
 
+  /**
+   * Subscribes to a task's result as it is sent, as Celery's Redis backend does (on_task_call), so a
+   * later get() does not pay for SUBSCRIBE and misses nothing. Dropped after 60 s without a get().
+   */
+  prepareWait(taskId: string): void {
+    const subscribe = this.store.subscribe?.bind(this.store);
+    if (!subscribe || this.prepared.size >= MAX_PREPARED || this.prepared.has(taskId)) return;
+    const entry: Prepared = {
+      early: [],
+      subscription: undefined as unknown as Prepared['subscription'],
+      timer: setTimeout(() => this.dropPrepared(taskId), PREPARED_TTL_MS).unref(),
+    };
+    entry.subscription = subscribe(this.taskKey(taskId), (raw) => (entry.attach ? entry.attach(raw) : entry.early.push(raw)));
+    entry.subscription.catch(() => this.dropPrepared(taskId));
+    this.prepared.set(taskId, entry);
+  }
+
+  private dropPrepared(taskId: string): void {
+    const entry = this.prepared.get(taskId);
+    if (!entry) return;
+    this.prepared.delete(taskId);
+    clearTimeout(entry.timer);
+    entry.subscription.then((unsub) => unsub()).catch(() => undefined);
+  }
+
   waitFor(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
     return new Promise<ResultMeta>((resolve, reject) => {
       let done = false;
@@ -107,15 +146,22 @@ export class KeyValueResultBackend implements ResultBackend {
         }
         if (!done && !this.store.subscribe) poller = setTimeout(() => void poll(), options.intervalMs ?? 500);
       };
+      const listener = (raw: Buffer): void => {
+        try {
+          seen(this.decode(taskId, raw));
+        } catch (err) {
+          finish(err);
+        }
+      };
+      const prepared = this.prepared.get(taskId);
+      if (prepared) {
+        this.prepared.delete(taskId);
+        clearTimeout(prepared.timer);
+        prepared.attach = listener;
+        for (const raw of prepared.early.splice(0)) listener(raw);
+      }
       if (this.store.subscribe) {
-        this.store
-          .subscribe(key, (raw) => {
-            try {
-              seen(this.decode(taskId, raw));
-            } catch (err) {
-              finish(err);
-            }
-          })
+        (prepared ? prepared.subscription : this.store.subscribe(key, listener))
           .then((unsub) => {
             unsubscribe = unsub;
             if (done) void unsub().catch(() => undefined);
@@ -130,6 +176,7 @@ export class KeyValueResultBackend implements ResultBackend {
   }
 
   close(): Promise<void> {
+    for (const id of [...this.prepared.keys()]) this.dropPrepared(id);
     return this.store.close();
   }
 }

@@ -28,6 +28,8 @@ export interface ResultBackend {
   getMetaMany(taskIds: readonly string[]): Promise<Array<ResultMeta | null>>;
   /** Resolves with the first ready state (SUCCESS/FAILURE/REVOKED). */
   waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
+  /** Optional: start listening for a task's result as it is sent (before anyone waits for it). */
+  prepareWait?(taskId: string): void;
   /** Deletes the stored state. */
   forget(taskId: string): Promise<void>;
   connect(): Promise<void>;
