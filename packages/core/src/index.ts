@@ -20,6 +20,8 @@ export { EagerResult } from './result/eager-result';
 export * as states from './result/states';
 export type { TaskState } from './result/states';
 
+export { FANOUT_BUFFER_LIMIT } from './brokers/broker';
+export type { ExchangeType } from './brokers/broker';
 export type { Broker, BrokerCapabilities, Delivery, DeliveryInfo, DeliveryHandler, ConsumeOptions, Subscription, Route, QueueDeclaration } from './brokers/broker';
 export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory/memory-broker';
 export { RedisBroker, type RedisBrokerOptions } from './brokers/redis/redis-broker';

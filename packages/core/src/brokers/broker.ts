@@ -1,6 +1,22 @@
 /**
  * The broker interface: a message transport. Optional features are announced in `capabilities`,
  * never found by instanceof. Implementations: memory/, redis/ (and amqp/ later).
+ *
+ * Fanout (broadcast), as Kombu does it on Redis and Celery uses it for events (`celeryev`) and
+ * remote control (`celery.pidbox`):
+ * - Exchange types live in the client, as in Kombu: `declareExchange(name, 'fanout')`, or a queue
+ *   declared with `exchangeType: 'fanout'`, tells this broker instance that the exchange broadcasts.
+ *   Publishing to an exchange this instance does not know as fanout routes through bindings instead.
+ * - A publish to a fanout exchange reaches every queue bound to it *that is being consumed at that
+ *   moment*, in any process; nothing is stored. Nobody consuming: the message is lost, without error
+ *   (pub/sub semantics; what Celery expects of events and broadcasts).
+ * - The routing key still filters (Kombu's Redis `fanout_patterns`): a queue bound with key K gets the
+ *   messages whose routing key matches K as a glob once `#` is replaced by `*`; bound with '' it gets
+ *   only those published with ''. Celery binds `#` / `worker.#` for events and '' for pidbox.
+ * - Fanout deliveries have no ack bookkeeping (Kombu consumes them no_ack): ack, reject and restore
+ *   are no-ops (a broadcast is never redelivered). The prefetch window still bounds the handler calls
+ *   in flight; messages arriving meanwhile wait in memory (a bounded buffer: beyond it they are
+ *   dropped and reported through `onError`).
  */
 import type { WireMessage } from '../protocol/wire-message';
 
@@ -9,7 +25,7 @@ export interface BrokerCapabilities {
   readonly priority: boolean;
   /** Which priority number is served first: Redis/Kombu serves 0 first, RabbitMQ 9 first. */
   readonly priorityOrder: 'low-first' | 'high-first';
-  /** Fanout exchanges (broadcast) exist. */
+  /** Fanout exchanges (broadcast) exist: see the header of broker.ts. */
   readonly fanout: boolean;
   /** The broker can hold a message until a time by itself. */
   readonly nativeDelay: boolean;
@@ -21,12 +37,19 @@ export interface Route {
   routingKey: string;
 }
 
+/** Exchange types, as Kombu names them. */
+export type ExchangeType = 'direct' | 'topic' | 'fanout';
+
 /** A queue and its binding, declared before first use (`taskCreateMissingQueues`). */
 export interface QueueDeclaration {
   name: string;
   exchange: string;
   routingKey: string;
-  exchangeType?: 'direct' | 'topic' | 'fanout';
+  /**
+   * The exchange's type, declared along with the queue (a conflicting known type is a BrokerError).
+   * Omitted: the type this broker already knows for the exchange, else direct.
+   */
+  exchangeType?: ExchangeType;
   maxPriority?: number;
 }
 
@@ -36,7 +59,7 @@ export interface DeliveryInfo {
   /** The queue the message was taken from. */
   queue: string;
   redelivered: boolean;
-  /** Transport-specific tag (a UUID on Redis). */
+  /** Transport-specific tag (a UUID on Redis; for a broadcast, the one the publisher chose). */
   deliveryTag: string;
   priority: number;
 }
@@ -75,6 +98,13 @@ export interface Subscription {
 export interface Broker {
   readonly capabilities: BrokerCapabilities;
   connect(): Promise<void>;
+  /**
+   * Declares an exchange's type (Kombu's `exchange_declare`, kept client-side); idempotent. A type
+   * other than the one already declared for that name is a BrokerError (Kombu's NotEquivalentError).
+   * Needed before publishing to a fanout exchange (see the header of this file). The default
+   * exchange '' is direct and cannot be redeclared.
+   */
+  declareExchange(name: string, type: ExchangeType): Promise<void>;
   /** Declares a queue and binds it; idempotent. */
   declareQueue(queue: QueueDeclaration): Promise<void>;
   publish(message: WireMessage, route: Route): Promise<void>;
@@ -89,3 +119,6 @@ export interface Broker {
   isRecoverable(error: unknown): boolean;
   close(): Promise<void>;
 }
+
+/** Broadcasts waiting for a free prefetch slot, per consume() call, at most; more are dropped and reported. */
+export const FANOUT_BUFFER_LIMIT = 10_000;

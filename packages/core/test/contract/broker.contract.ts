@@ -7,6 +7,11 @@
  * transport guarantee; notably a message given back with `reject({ requeue: true })` goes to the back
  * of its queue *and* is marked redelivered (redis.py `QoS.reject` -> `restore_by_tag(leftmost=True)`
  * -> `_do_restore_message` sets the flags), while `restore()` puts it first in line, also redelivered.
+ *
+ * Fanout (when `capabilities.fanout`): what Kombu's Redis transport guarantees and Celery relies on
+ * for events and pidbox (broker.ts): every queue bound to the exchange and being consumed gets each
+ * message, nothing is stored, settling does nothing. Routing-key filtering is transport-specific and
+ * tested per transport.
  */
 import { randomBytes } from 'node:crypto';
 import type { Broker, Delivery, Subscription } from '../../src/brokers/broker';
@@ -310,6 +315,129 @@ export function runBrokerContract(name: string, factory: BrokerFactory): void {
       await waitFor(() => second.deliveries.length === 1, 5000, 'the second consumer to get it');
       expect(second.ids()).toEqual(['after']);
       expect(first.ids()).toEqual(['before']);
+    });
+
+    describe('fanout', () => {
+      async function fanoutBroker(): Promise<Broker | undefined> {
+        const b = await broker();
+        return b.capabilities.fanout ? b : undefined;
+      }
+
+      it('broadcasts to every bound queue being consumed, with the routing key; a direct queue gets nothing', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('fx');
+        const [qa, qb, direct] = [unique('fa'), unique('fb'), unique('q')];
+        await b.declareExchange(ex, 'fanout');
+        await b.declareQueue({ name: qa, exchange: ex, routingKey: '#', exchangeType: 'fanout' });
+        await b.declareQueue({ name: qb, exchange: ex, routingKey: '#' }); // the exchange's known type
+        const a = await collect(b, [qa]);
+        const c = await collect(b, [qb]);
+        const d = await collect(b, [direct], { autoAck: true });
+        for (const id of ['f1', 'f2', 'f3']) await b.publish(testMessage(id), { exchange: ex, routingKey: 'task.multi' });
+        await waitFor(() => a.deliveries.length === 3 && c.deliveries.length === 3, 5000, 'three broadcasts to each queue');
+        expect(a.ids()).toEqual(['f1', 'f2', 'f3']);
+        expect(c.ids()).toEqual(['f1', 'f2', 'f3']);
+        expect(a.deliveries[0]!.info).toMatchObject({ exchange: ex, routingKey: 'task.multi', queue: qa, redelivered: false, priority: 0 });
+        expect(c.deliveries[0]!.info).toMatchObject({ exchange: ex, routingKey: 'task.multi', queue: qb });
+        expect(a.deliveries[1]!.message.headers).toEqual(testMessage('f2').headers);
+        expect(Buffer.compare(a.deliveries[1]!.message.body, testMessage('f2').body)).toBe(0);
+        await b.publish(testMessage('marker'), toQueue(direct));
+        await waitFor(() => d.deliveries.length === 1, 5000, 'the direct marker');
+        expect(d.ids()).toEqual(['marker']);
+        expect(await b.queueLength(qa)).toBe(0);
+        expect(await b.queueLength(direct)).toBe(0);
+        expect([...a.errors, ...c.errors, ...d.errors]).toEqual([]);
+      });
+
+      it('delivers an empty routing key to queues bound with an empty key (pidbox), through publishMany too', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('pidbox');
+        const [qa, qb] = [unique('w1'), unique('w2')];
+        await b.declareQueue({ name: qa, exchange: ex, routingKey: '', exchangeType: 'fanout' });
+        await b.declareQueue({ name: qb, exchange: ex, routingKey: '', exchangeType: 'fanout' });
+        const both = await collect(b, [qa, qb]); // one consume() of two fanout queues: a copy each
+        await b.publishMany([
+          { message: testMessage('ping'), route: { exchange: ex, routingKey: '' } },
+          { message: testMessage('pong'), route: { exchange: ex, routingKey: '' } },
+        ]);
+        await waitFor(() => both.deliveries.length === 4, 5000, 'two copies of two broadcasts');
+        expect(both.deliveries.filter((d) => d.info.queue === qa).map((d) => d.message.headers.id)).toEqual(['ping', 'pong']);
+        expect(both.deliveries.filter((d) => d.info.queue === qb).map((d) => d.message.headers.id)).toEqual(['ping', 'pong']);
+        expect(both.deliveries[0]!.info).toMatchObject({ exchange: ex, routingKey: '' });
+      });
+
+      it('stores nothing: a broadcast nobody consumes is lost, settling does nothing', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('fx');
+        const q = unique('fq');
+        await b.declareQueue({ name: q, exchange: ex, routingKey: '#', exchangeType: 'fanout' });
+        await b.publish(testMessage('unheard'), { exchange: ex, routingKey: 'k' }); // no error
+        const c = await collect(b, [q], { prefetch: 1, hold: true });
+        await b.publish(testMessage('heard'), { exchange: ex, routingKey: 'k' });
+        await waitFor(() => c.deliveries.length === 1, 5000, 'one broadcast');
+        const d = c.deliveries[0]!;
+        await d.reject({ requeue: true });
+        await d.restore();
+        await d.ack();
+        c.release(0);
+        await b.publish(testMessage('next'), { exchange: ex, routingKey: 'k' });
+        await waitFor(() => c.deliveries.length === 2, 5000, 'the next broadcast');
+        expect(c.ids()).toEqual(['heard', 'next']);
+        expect(await b.queueLength(q)).toBe(0);
+      });
+
+      it('keeps broadcasts within the prefetch window, in order', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('fx');
+        const q = unique('fq');
+        await b.declareQueue({ name: q, exchange: ex, routingKey: '#', exchangeType: 'fanout' });
+        const c = await collect(b, [q], { prefetch: 1, hold: true });
+        for (const id of ['b1', 'b2', 'b3']) await b.publish(testMessage(id), { exchange: ex, routingKey: 'k' });
+        await waitFor(() => c.deliveries.length === 1, 5000, 'the first broadcast');
+        await b.publish(testMessage('b4'), { exchange: ex, routingKey: 'k' }); // arrives after b1-b3 at the consumer
+        expect(c.deliveries.length).toBe(1);
+        c.release(0);
+        await waitFor(() => c.deliveries.length === 2, 5000, 'the second broadcast');
+        c.release(1);
+        await waitFor(() => c.deliveries.length === 3, 5000, 'the third broadcast');
+        c.release(2);
+        await waitFor(() => c.deliveries.length === 4, 5000, 'all four');
+        expect(c.ids()).toEqual(['b1', 'b2', 'b3', 'b4']);
+      });
+
+      it('shares the window with list queues in the same consume(); cancel stops broadcasts', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('fx');
+        const [fq, lq] = [unique('fq'), unique('q')];
+        await b.declareQueue({ name: fq, exchange: ex, routingKey: '#', exchangeType: 'fanout' });
+        const c = await collect(b, [fq, lq], { autoAck: true });
+        await b.publish(testMessage('broadcast'), { exchange: ex, routingKey: 'k' });
+        await b.publish(testMessage('queued'), toQueue(lq));
+        await waitFor(() => c.deliveries.length === 2, 5000, 'both deliveries');
+        expect([...c.ids()].sort()).toEqual(['broadcast', 'queued']);
+        await c.sub.cancel();
+        const other = await collect(b, [fq]);
+        await b.publish(testMessage('after'), { exchange: ex, routingKey: 'k' });
+        await waitFor(() => other.deliveries.length === 1, 5000, 'the other consumer to get it');
+        expect(c.deliveries.length).toBe(2);
+      });
+
+      it('refuses to redeclare an exchange with another type, or the default exchange as fanout', async () => {
+        const b = await fanoutBroker();
+        if (!b) return;
+        const ex = unique('fx');
+        await b.declareExchange(ex, 'fanout');
+        await b.declareExchange(ex, 'fanout');
+        await expect(b.declareExchange(ex, 'direct')).rejects.toBeInstanceOf(BrokerError);
+        await expect(b.declareQueue({ name: unique('q'), exchange: ex, routingKey: 'k', exchangeType: 'topic' })).rejects.toBeInstanceOf(BrokerError);
+        await expect(b.declareExchange('', 'fanout')).rejects.toBeInstanceOf(BrokerError);
+        await b.declareExchange('', 'direct');
+      });
     });
 
     it('reports a throwing handler and keeps consuming', async () => {

@@ -1,7 +1,8 @@
 /**
  * RedisBroker against a real Redis (127.0.0.1:6379): the broker contract, then what only Redis has —
  * Kombu's exact key layout and unacked format, the visibility-timeout restore, the key prefix, URLs,
- * an unreachable server, and envelopes written by Python.
+ * an unreachable server, envelopes written by Python, and the dead-letter list for values that are
+ * not envelopes. Fanout: redis-fanout.int.test.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import type { Delivery } from '../../src/brokers/broker';
 import { RedisBroker } from '../../src/brokers/redis/redis-broker';
 import { SEP, decodeEnvelope, unackedEntry } from '../../src/brokers/redis/keys';
 import { parseRedisUrl } from '../../src/brokers/redis/redis-url';
-import { BrokerConnectionError, ConfigError } from '../../src/errors';
+import { BrokerConnectionError, ConfigError, DecodeError } from '../../src/errors';
 import { runBrokerContract, testMessage } from '../contract/broker.contract';
 import { testNamespace } from '../helpers/namespace';
 import { waitFor } from '../helpers/wait';
@@ -212,6 +213,64 @@ describe('RedisBroker (Redis only)', () => {
     await waitFor(() => got.length === 1, 5000, 'the restored delivery');
     expect(got[0]!.info).toMatchObject({ deliveryTag: tag, redelivered: true, queue: q });
     expect(got[0]!.message.headers.redelivered).toBe(true);
+  });
+
+  describe('dead-letter list', () => {
+    interface DeadLetter {
+      reason: string;
+      list: string;
+      time: number;
+      payload: string;
+    }
+    const deadLetters = async (): Promise<DeadLetter[]> => (await raw.lrange(k('celeriac.dead_letter'), 0, -1)).map((e) => JSON.parse(e) as DeadLetter);
+
+    /** Pushes `values` then a good message; consumes until the good one arrives. */
+    async function consumeAfter(values: string[], options: { whileBlocked?: boolean } = {}) {
+      const b = await broker();
+      const q = queue();
+      const errors: unknown[] = [];
+      if (!options.whileBlocked) for (const v of values) await raw.lpush(k(q), v);
+      const { got } = hold(b, [q], (e) => errors.push(e));
+      if (options.whileBlocked) {
+        await waitFor(() => blockedInBrpop(b), 5000, 'a blocked BRPOP');
+        for (const v of values) await raw.lpush(k(q), v);
+      }
+      await b.publish(testMessage('good'), { exchange: '', routingKey: q });
+      await waitFor(() => got.length === 1 && errors.length === values.length, 5000, 'the good message and the reports');
+      expect(got[0]!.message.headers.id).toBe('good');
+      expect(await raw.llen(k(q))).toBe(0);
+      await got[0]!.ack();
+      expect(await raw.hlen(k('unacked'))).toBe(0);
+      for (const e of errors) expect(e).toBeInstanceOf(DecodeError);
+      return { q, errors: errors as Error[], dead: await deadLetters() };
+    }
+
+    it('moves JSON that is not an envelope there in the fetch script, with the reason', async () => {
+      const value = '{"hello": "world"}';
+      const before = Date.now() / 1000;
+      const { q, errors, dead } = await consumeAfter([value]);
+      expect(dead).toEqual([{ reason: 'Redis message is not a Kombu envelope (no "properties" object)', list: k(q), time: expect.any(Number), payload: value }]);
+      expect(dead[0]!.time).toBeGreaterThanOrEqual(before - 1);
+      expect(errors[0]!.message).toContain('no "properties" object');
+      expect(errors[0]!.message).toContain(k('celeriac.dead_letter'));
+    });
+
+    it('moves a value that is not JSON there, and one the fetch script recorded but that does not decode', async () => {
+      // the second one has a tag, exchange and routing key where the script's patterns find them
+      const notEnvelope = '{"body": 1, "headers": {}, "properties": {"delivery_info": {"exchange": "", "routing_key": "x"}, "delivery_tag": "dl-tag"}}';
+      const { errors, dead } = await consumeAfter(['not json at all', notEnvelope]);
+      expect(dead.map((d) => d.payload).sort()).toEqual([notEnvelope, 'not json at all'].sort());
+      // decodeEnvelope's reason (with a preview): the script recorded it in unacked, the consumer moved it
+      expect(dead.find((d) => d.payload === notEnvelope)!.reason).toMatch(/\("body" is not a string\): \{"body": 1/);
+      expect(dead.find((d) => d.payload !== notEnvelope)!.reason).toContain('not JSON');
+      expect(errors.map((e) => e.message).join('\n')).toContain('dead-letter list');
+      expect(await raw.zscore(k('unacked_index'), 'dl-tag')).toBeNull();
+    });
+
+    it('moves a value BRPOP returned there', async () => {
+      const { q, dead } = await consumeAfter(['[1, 2, 3]'], { whileBlocked: true });
+      expect(dead).toEqual([expect.objectContaining({ list: k(q), payload: '[1, 2, 3]', reason: expect.stringContaining('not a JSON object') })]);
+    });
   });
 
   it('isolates brokers with different key prefixes', async () => {

@@ -16,12 +16,12 @@ const samples: unknown[][] = [
 
 describe('argsRepr / kwargsRepr fast path', () => {
   it.each(samples.map((s) => [JSON.stringify(s), s]))('args %s match saferepr', (_label, args) => {
-    const full = saferepr(new Tuple(args as unknown[]), 1024);
-    expect(argsRepr(args as unknown[])).toBe(full);
+    const full = saferepr(new Tuple(args), 1024);
+    expect(argsRepr(args)).toBe(full);
   });
 
   it.each(samples.map((s) => [JSON.stringify(s), s]))('kwargs built from %s match saferepr', (_label, values) => {
-    const kwargs = Object.fromEntries((values as unknown[]).map((v, i) => [`k${i}`, v]));
+    const kwargs = Object.fromEntries((values).map((v, i) => [`k${i}`, v]));
     expect(kwargsRepr(kwargs)).toBe(saferepr(kwargs, 1024));
   });
 });

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  KombuKeys, SEP, bindingMember, decodeEnvelope, encodeEnvelope, markRedelivered, matchBindings, parseBindingMember, parseUnackedEntry,
+  DEAD_LETTER_KEY, KombuKeys, SEP, bindingMember, deadLetterEntry, decodeEnvelope, encodeEnvelope, markRedelivered, matchBindings, parseBindingMember, parseUnackedEntry,
   queueListName, stringifyEnvelope, topicKeyToPattern, unackedEntry,
 } from '../../src/brokers/redis/keys';
 import { DecodeError } from '../../src/errors';
@@ -156,6 +156,29 @@ describe('Kombu Redis keys', () => {
     const plain = new KombuKeys();
     expect(plain.fanoutChannel(3, 'celeryev', 'worker.heartbeat')).toBe('/3.celeryev/worker.heartbeat');
     expect(plain.fanoutChannel(0, 'celery.pidbox')).toBe('/0.celery.pidbox');
+  });
+
+  it('names fanout channels and subscribe patterns as the Python worker in the vectors does', () => {
+    const doc = load<{ redis_commands: RedisCommand[] }>('worker/00_worker_startup.json');
+    const cmds = (name: string): string[] => doc.redis_commands.filter((c) => c.cmd[0] === name).map((c) => c.cmd[1]!);
+    const keys = new KombuKeys();
+    // PSUBSCRIBE of the worker's gossip queue (celeryev bound with worker.#) and of its pidbox queue (key '')
+    expect(cmds('PSUBSCRIBE').sort()).toEqual([keys.fanoutPattern(3, 'celery.pidbox', ''), keys.fanoutPattern(3, 'celeryev', 'worker.#')].sort());
+    expect(keys.fanoutPattern(3, 'celeryev', 'worker.#')).toBe('/3.celeryev/worker.*');
+    expect(keys.fanoutPattern(3, 'celeryev', '#')).toBe('/3.celeryev/*');
+    // PUBLISH channels: events with their routing key, control with the empty one
+    expect(cmds('PUBLISH')).toEqual(expect.arrayContaining([keys.fanoutChannel(3, 'celeryev', 'worker.online'), keys.fanoutChannel(3, 'celery.pidbox', '')]));
+    expect(cmds('SADD')).toContain('_kombu.binding.celeryev');
+    const member = doc.redis_commands.find((c) => c.cmd[0] === 'SADD' && c.cmd[1] === '_kombu.binding.celeryev')!.cmd[2]!;
+    expect(member).toBe(bindingMember('worker.#', '', member.split(SEP)[2]!));
+    expect(new KombuKeys('pfx:').fanoutPattern(0, 'celeryev', 'worker.#')).toBe('pfx:/0.celeryev/worker.*');
+  });
+
+  it('names the dead-letter list (ours) under the key prefix and writes its entries as JSON', () => {
+    expect(DEAD_LETTER_KEY).toBe('celeriac.dead_letter');
+    expect(new KombuKeys('pfx:').deadLetter).toBe('pfx:celeriac.dead_letter');
+    const entry = deadLetterEntry('why', 'pfx:q', 'not "json"', 1_700_000_000_123);
+    expect(JSON.parse(entry)).toEqual({ reason: 'why', list: 'pfx:q', time: 1_700_000_000.123, payload: 'not "json"' });
   });
 
   it('writes binding members as Kombu does', () => {

@@ -2,13 +2,15 @@
  * In-process broker for tests and embedded use.
  *
  * Features: direct routing through bindings, Kombu's priority buckets (0 first, like Redis),
- * prefetch windows, ack/reject/restore with redelivery. URL: `memory://` (one shared hub per name:
- * `memory://name`). Nothing survives the process.
+ * prefetch windows, ack/reject/restore with redelivery, fanout exchanges that behave as Kombu's on
+ * Redis (broadcast to the queues being consumed, routing key matched as a glob, nothing stored; see
+ * broker.ts). URL: `memory://` (one shared hub per name: `memory://name`). Nothing survives the process.
  */
 import { randomUUID } from 'node:crypto';
 import { BrokerError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
-import type { Broker, BrokerCapabilities, ConsumeOptions, Delivery, DeliveryHandler, QueueDeclaration, Route, Subscription } from '../broker';
+import { FANOUT_BUFFER_LIMIT } from '../broker';
+import type { Broker, BrokerCapabilities, ConsumeOptions, Delivery, DeliveryHandler, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
 import { PRIORITY_STEPS, priorityStep } from '../priority';
 
 interface Stored {
@@ -20,12 +22,22 @@ interface Stored {
 }
 
 interface Consumer {
+  /** The queues it takes from (not its fanout ones). */
   queues: string[];
   handler: DeliveryHandler;
   prefetch: number;
   inFlight: number;
   cancelled: boolean;
   onError?: (error: unknown) => void;
+  /** Broadcasts received, waiting for a prefetch slot; served before the queues. */
+  broadcasts: { item: Stored; queue: string }[];
+}
+
+/** A fanout queue being consumed: Kombu's PSUBSCRIBE of the queue's channel pattern. */
+interface Listener {
+  consumer: Consumer;
+  queue: string;
+  pattern: RegExp;
 }
 
 /** Shared state of one memory:// URL, so a producer app and a worker app in one process meet. */
@@ -33,6 +45,7 @@ class MemoryHub {
   readonly queues = new Map<string, Map<number, Stored[]>>();
   readonly bindings = new Map<string, Set<string>>(); // exchange -> "routingKey\x00queue"
   readonly consumers = new Set<Consumer>();
+  readonly listeners = new Set<Listener>();
   scheduled = false;
 
   buckets(queue: string): Map<number, Stored[]> {
@@ -63,9 +76,13 @@ export interface MemoryBrokerOptions {
 }
 
 export class MemoryBroker implements Broker {
-  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: false, nativeDelay: false };
+  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: false };
   private readonly hub: MemoryHub;
   private readonly mine = new Set<Consumer>();
+  /** Exchange types declared through this broker (client-side, as Kombu keeps them). */
+  private readonly exchangeTypes = new Map<string, ExchangeType>();
+  /** Fanout queue -> the glob its consumers subscribe to (Kombu's `_fanout_queues`). */
+  private readonly fanoutQueues = new Map<string, string>();
   private closed = false;
 
   constructor(options: MemoryBrokerOptions = {}) {
@@ -87,7 +104,21 @@ export class MemoryBroker implements Broker {
     this.closed = false;
   }
 
+  async declareExchange(name: string, type: ExchangeType): Promise<void> {
+    if (name === '') {
+      if (type !== 'direct') throw new BrokerError(`The default exchange "" is direct; it cannot be declared ${type}.`);
+      return;
+    }
+    const known = this.exchangeTypes.get(name);
+    if (known !== undefined && known !== type) throw new BrokerError(`Exchange "${name}" is already declared ${known}, not ${type}.`);
+    this.exchangeTypes.set(name, type);
+  }
+
   async declareQueue(queue: QueueDeclaration): Promise<void> {
+    if (queue.exchangeType) await this.declareExchange(queue.exchange, queue.exchangeType);
+    if ((this.exchangeTypes.get(queue.exchange) ?? 'direct') === 'fanout') {
+      this.fanoutQueues.set(queue.name, fanoutChannel(queue.exchange, queue.routingKey.replace(/#/g, '*')));
+    }
     this.hub.buckets(queue.name);
     let set = this.hub.bindings.get(queue.exchange);
     if (!set) this.hub.bindings.set(queue.exchange, (set = new Set()));
@@ -108,9 +139,25 @@ export class MemoryBroker implements Broker {
 
   async publish(message: WireMessage, route: Route): Promise<void> {
     this.ensureOpen();
+    if (this.exchangeTypes.get(route.exchange) === 'fanout') return this.broadcast(message, route);
     for (const queue of this.targets(route)) {
       const stored: Stored = { message: cloneMessage(message), exchange: route.exchange, routingKey: route.routingKey, tag: randomUUID(), redelivered: false };
       this.hub.buckets(queue).get(priorityStep(message.properties.priority))!.push(stored);
+    }
+    this.schedule();
+  }
+
+  /** Kombu's `_put_fanout`: a copy to each fanout queue consumed now whose pattern matches; else lost. */
+  private broadcast(message: WireMessage, route: Route): void {
+    const channel = fanoutChannel(route.exchange, route.routingKey);
+    const tag = randomUUID(); // one tag for every copy, as Kombu publishes one message
+    for (const { consumer, queue, pattern } of this.hub.listeners) {
+      if (consumer.cancelled || !pattern.test(channel)) continue;
+      if (consumer.broadcasts.length >= FANOUT_BUFFER_LIMIT) {
+        consumer.onError?.(new BrokerError(`Fanout message on "${channel}" dropped for queue "${queue}": ${FANOUT_BUFFER_LIMIT} broadcasts already wait for the handler.`));
+        continue;
+      }
+      consumer.broadcasts.push({ item: { message: cloneMessage(message), exchange: route.exchange, routingKey: route.routingKey, tag, redelivered: false }, queue });
     }
     this.schedule();
   }
@@ -121,18 +168,19 @@ export class MemoryBroker implements Broker {
 
   async consume(queues: readonly string[], handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     this.ensureOpen();
-    const consumer: Consumer = { queues: [...queues], handler, prefetch: Math.max(1, options.prefetch), inFlight: 0, cancelled: false, onError: options.onError };
-    for (const q of queues) this.hub.buckets(q);
+    const unique = [...new Set(queues)];
+    const consumer: Consumer = {
+      queues: unique.filter((q) => !this.fanoutQueues.has(q)), handler, prefetch: Math.max(1, options.prefetch), inFlight: 0, cancelled: false, onError: options.onError, broadcasts: [],
+    };
+    for (const q of consumer.queues) this.hub.buckets(q);
+    for (const q of unique) {
+      const glob = this.fanoutQueues.get(q);
+      if (glob !== undefined) this.hub.listeners.add({ consumer, queue: q, pattern: globToRegExp(glob) });
+    }
     this.hub.consumers.add(consumer);
     this.mine.add(consumer);
     this.schedule();
-    return {
-      cancel: async () => {
-        consumer.cancelled = true;
-        this.hub.consumers.delete(consumer);
-        this.mine.delete(consumer);
-      },
-    };
+    return { cancel: async () => this.stop(consumer) };
   }
 
   async purge(queue: string): Promise<number> {
@@ -158,12 +206,16 @@ export class MemoryBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    for (const c of this.mine) {
-      c.cancelled = true;
-      this.hub.consumers.delete(c);
-    }
-    this.mine.clear();
+    for (const c of this.mine) this.stop(c);
     this.closed = true;
+  }
+
+  private stop(consumer: Consumer): void {
+    consumer.cancelled = true;
+    consumer.broadcasts.length = 0;
+    for (const l of this.hub.listeners) if (l.consumer === consumer) this.hub.listeners.delete(l);
+    this.hub.consumers.delete(consumer);
+    this.mine.delete(consumer);
   }
 
   private ensureOpen(): void {
@@ -186,15 +238,17 @@ export class MemoryBroker implements Broker {
       progressed = false;
       for (const consumer of this.hub.consumers) {
         if (consumer.cancelled || consumer.inFlight >= consumer.prefetch) continue;
-        const stored = takeFirst(this.hub, consumer.queues);
+        const broadcast = consumer.broadcasts.shift();
+        const stored = broadcast ?? takeFirst(this.hub, consumer.queues);
         if (!stored) continue;
         progressed = true;
-        this.deliver(consumer, stored.item, stored.queue);
+        this.deliver(consumer, stored.item, stored.queue, broadcast !== undefined);
       }
     }
   }
 
-  private deliver(consumer: Consumer, stored: Stored, queue: string): void {
+  /** A broadcast (`fanout`) has no ack bookkeeping: settling it does nothing. */
+  private deliver(consumer: Consumer, stored: Stored, queue: string, fanout: boolean): void {
     consumer.inFlight++;
     let settled = false;
     const settle = (): boolean => {
@@ -217,10 +271,10 @@ export class MemoryBroker implements Broker {
         settle();
       },
       reject: async ({ requeue }) => {
-        if (settle() && requeue) putBack(false);
+        if (settle() && requeue && !fanout) putBack(false);
       },
       restore: async () => {
-        if (settle()) putBack(true);
+        if (settle() && !fanout) putBack(true);
       },
     };
     const done = (): void => {
@@ -252,4 +306,28 @@ function takeFirst(hub: MemoryHub, queues: string[]): { item: Stored; queue: str
 
 function cloneMessage(m: WireMessage): WireMessage {
   return { headers: { ...m.headers }, properties: { ...m.properties }, contentType: m.contentType, contentEncoding: m.contentEncoding, body: Buffer.from(m.body) };
+}
+
+/** The channel of a fanout publish, as Kombu's `_get_publish_topic` names it (without the `/{db}.` prefix). */
+function fanoutChannel(exchange: string, routingKey: string): string {
+  return routingKey ? `${exchange}/${routingKey}` : exchange;
+}
+
+/** A Redis PSUBSCRIBE glob as a RegExp: `*`, `?`, `[...]` (`[^...]` negated) and `\` escapes. */
+function globToRegExp(glob: string): RegExp {
+  const escape = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    const close = c === '[' ? glob.indexOf(']', i + 2) : -1;
+    if (c === '*') re += '[^]*';
+    else if (c === '?') re += '[^]';
+    else if (c === '\\' && i + 1 < glob.length) re += escape(glob[++i]!);
+    else if (close > 0) {
+      const body = glob.slice(i + 1, close);
+      re += body.startsWith('^') ? `[^${body.slice(1).replace(/[\\\]]/g, '\\$&')}]` : `[${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = close;
+    } else re += escape(c);
+  }
+  return new RegExp(`^${re}$`);
 }

@@ -30,6 +30,12 @@ export const DEFAULT_VISIBILITY_TIMEOUT = 3600;
 export const BRPOP_TIMEOUT = 1;
 /** Fanout channel prefix, `{db}` replaced by the database number (redis.py `keyprefix_fanout = '/{db}.'`). */
 export const FANOUT_PREFIX_TEMPLATE = '/{db}.';
+/**
+ * Celeriac's own, not Kombu's: the list where the consumer moves a popped value that is not a Kombu
+ * envelope (Kombu's consumer would crash on it), LPUSHed as a {@link deadLetterEntry}. Nothing reads
+ * it; inspect with `LRANGE`, requeue a fixed payload with `RPUSH <list>`, clear with `DEL`.
+ */
+export const DEAD_LETTER_KEY = 'celeriac.dead_letter';
 /** The only body encoding Kombu writes (virtual/base.py `Channel.body_encoding = 'base64'`). */
 export const BODY_ENCODING = 'base64';
 
@@ -107,11 +113,14 @@ export class KombuKeys {
   readonly unacked: string;
   readonly unackedIndex: string;
   readonly unackedMutex: string;
+  /** Ours, not Kombu's: see {@link DEAD_LETTER_KEY}. */
+  readonly deadLetter: string;
 
   constructor(readonly prefix = '') {
     this.unacked = prefix + UNACKED_KEY;
     this.unackedIndex = prefix + UNACKED_INDEX_KEY;
     this.unackedMutex = prefix + UNACKED_MUTEX_KEY;
+    this.deadLetter = prefix + DEAD_LETTER_KEY;
   }
 
   /** The list a message of `priority` is pushed to. */
@@ -140,11 +149,19 @@ export class KombuKeys {
 
   /**
    * Pub/sub channel of a fanout exchange (redis.py `_get_publish_topic` with `fanout_patterns`):
-   * `/{db}.exchange` or `/{db}.exchange/routing_key`.
+   * `/{db}.exchange` or `/{db}.exchange/routing_key`, the key prefix in front (`PrefixedRedisPubSub`).
    */
   fanoutChannel(db: number, exchange: string, routingKey = ''): string {
     const base = this.prefix + FANOUT_PREFIX_TEMPLATE.replace('{db}', String(db)) + exchange;
     return routingKey ? `${base}/${routingKey}` : base;
+  }
+
+  /**
+   * The PSUBSCRIBE pattern of a queue bound to a fanout exchange with `bindingKey` (redis.py
+   * `_get_subscribe_topic`; `_queue_bind` stores the key with `#` replaced by `*`).
+   */
+  fanoutPattern(db: number, exchange: string, bindingKey: string): string {
+    return this.fanoutChannel(db, exchange, bindingKey.replace(/#/g, '*'));
   }
 }
 
@@ -295,6 +312,15 @@ export function parseUnackedEntry(text: string): { envelope: Record<string, unkn
     throw new DecodeError(`Unacked entry is not [envelope, exchange, routing_key]: ${preview(text)}`);
   }
   return { envelope: parsed[0], exchange: parsed[1], routingKey: parsed[2] };
+}
+
+/**
+ * A dead-letter list entry (ours, see {@link DEAD_LETTER_KEY}): JSON `{"reason", "list", "time",
+ * "payload"}` — why, the list it was popped from, Unix time in float seconds, the value as popped.
+ * The Lua fetch script writes the same fields (in its own key order).
+ */
+export function deadLetterEntry(reason: string, list: string, payload: string, nowMs = Date.now()): string {
+  return JSON.stringify({ reason, list, time: Number(unackedScore(nowMs)), payload });
 }
 
 /** Unix time in float seconds, the `unacked_index` score (Python `time.time()`). */

@@ -1,16 +1,44 @@
 /**
  * The Redis broker's Lua scripts (run by EVALSHA through ioredis defineCommand). Each one is one
- * atomic step of Kombu's bookkeeping (kombu/transport/redis.py QoS): pop + record unacked, restore,
- * give back, and the unacked_mutex release.
+ * atomic step of Kombu's bookkeeping (kombu/transport/redis.py QoS): pop + record unacked (or
+ * dead-letter), restore, give back, and the unacked_mutex release.
  */
 import type { Redis } from 'ioredis';
 
 // Pops up to ARGV[2] messages, priority-major and round robin between queues inside a priority, and
-// records each in unacked/unacked_index like redis.py QoS.append. Returns {key index, envelope, tag}
-// triples; tag '' = not a Kombu envelope, popped but not recorded.
+// records each in unacked/unacked_index like redis.py QoS.append. KEYS: unacked_index, unacked,
+// dead-letter list, then the lists in consume order. Returns {list index (1-based), envelope, tag}
+// triples; tag '' = not JSON to cjson, popped but not recorded (the caller decodes it and decides).
+// A value that is JSON but not a Kombu envelope is moved to the dead-letter list in the same step:
+// its triple is {-list index, envelope, reason}. The cjson checks mirror keys.ts decodeEnvelope.
 const FETCH_LUA = `
+-- returns tag, unacked entry; or nil, nil, reason (JSON, not an envelope); or nothing (not JSON to cjson)
+local function envelope(env)
+  -- Fast path: read tag, exchange and routing key with patterns after "properties" (cjson.decode
+  -- of every envelope cost ~13 us per message in Redis). Escaped strings fall back to cjson.
+  local ps = string.find(env, '"properties":%s*{')
+  if ps then
+    local t = string.match(env, '"delivery_tag":%s*"([^"\\\\]+)"', ps)
+    local ex, rk = string.match(env, '"delivery_info":%s*{%s*"exchange":%s*"([^"\\\\]*)",%s*"routing_key":%s*"([^"\\\\]*)"', ps)
+    if t and ex and rk then return t, '[' .. env .. ', "' .. ex .. '", "' .. rk .. '"]' end
+  end
+  local ok, m = pcall(cjson.decode, env)
+  if not ok then return nil end
+  if type(m) ~= 'table' then return nil, nil, 'not a JSON object' end
+  local p = m.properties
+  if type(p) ~= 'table' then return nil, nil, 'no "properties" object' end
+  local di = p.delivery_info
+  if type(di) ~= 'table' then return nil, nil, 'no "properties.delivery_info" object' end
+  if type(di.exchange) ~= 'string' or type(di.routing_key) ~= 'string' then return nil, nil, 'delivery_info.exchange/routing_key missing' end
+  if type(p.delivery_tag) ~= 'string' or p.delivery_tag == '' then return nil, nil, 'no "properties.delivery_tag"' end
+  if type(m.body) ~= 'string' then return nil, nil, '"body" is not a string' end
+  if m.headers ~= nil and m.headers ~= cjson.null and type(m.headers) ~= 'table' then return nil, nil, '"headers" is not an object' end
+  local be = p.body_encoding
+  if be ~= nil and be ~= cjson.null and be ~= 'base64' then return nil, nil, 'unknown body_encoding' end
+  return p.delivery_tag, '[' .. env .. ', ' .. cjson.encode(di.exchange) .. ', ' .. cjson.encode(di.routing_key) .. ']'
+end
 local score, max, width = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local out, taken, base = {}, 0, 2
+local out, taken, base = {}, 0, 3
 while taken < max and base < #KEYS do
   local live, empty = width, {}
   while taken < max and live > 0 do
@@ -19,32 +47,19 @@ while taken < max and base < #KEYS do
       if not empty[q] then
         local env = redis.call('RPOP', KEYS[base + q])
         if env then
-          local tag, entry = '', nil
-          -- Fast path: read tag, exchange and routing key with patterns after "properties" (cjson.decode
-          -- of every envelope cost ~13 us per message in Redis). Escaped strings fall back to cjson.
-          local ps = string.find(env, '"properties":%s*{')
-          local t, ex, rk
-          if ps then
-            t = string.match(env, '"delivery_tag":%s*"([^"\\\\]+)"', ps)
-            ex, rk = string.match(env, '"delivery_info":%s*{%s*"exchange":%s*"([^"\\\\]*)",%s*"routing_key":%s*"([^"\\\\]*)"', ps)
-          end
-          if t and ex and rk then
-            tag, entry = t, '[' .. env .. ', "' .. ex .. '", "' .. rk .. '"]'
-          else
-            local ok, m = pcall(cjson.decode, env)
-            if ok and type(m) == 'table' and type(m.properties) == 'table' then
-              local p = m.properties
-              local di = p.delivery_info
-              if type(p.delivery_tag) == 'string' and type(di) == 'table' and type(di.exchange) == 'string' and type(di.routing_key) == 'string' then
-                tag, entry = p.delivery_tag, '[' .. env .. ', ' .. cjson.encode(di.exchange) .. ', ' .. cjson.encode(di.routing_key) .. ']'
-              end
-            end
-          end
-          if entry then
+          local tag, entry, why = envelope(env)
+          local index = base + q - 3
+          if tag then
             redis.call('ZADD', KEYS[1], score, tag)
             redis.call('HSET', KEYS[2], tag, entry)
+          elseif why then
+            tag = 'Redis message is not a Kombu envelope (' .. why .. ')'
+            redis.call('LPUSH', KEYS[3], cjson.encode({reason = tag, list = KEYS[base + q], time = tonumber(score), payload = env}))
+            index = -index
+          else
+            tag = ''
           end
-          out[#out + 1] = base + q - 2
+          out[#out + 1] = index
           out[#out + 1] = env
           out[#out + 1] = tag
           taken = taken + 1
@@ -61,6 +76,7 @@ return out`;
 
 // redis.py QoS.restore_by_tag without WATCH: only the holder of the unacked entry pushes (ARGV[4]
 // '1' forces it). ARGV[3] '1' = LPUSH (back of the queue, reject+requeue), else RPUSH (next in line).
+// Also moves an undecodable message from unacked to the dead-letter list (KEYS[3], LPUSH).
 const RESTORE_LUA = `
 local held = redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])

@@ -1,0 +1,275 @@
+/**
+ * The Redis broker's consumer of list queues (celery-wire.md §3.3, §3.4), one per consume() call
+ * with a blocking connection of its own.
+ *
+ * A Lua script pops up to min(free prefetch slots, batchSize) messages in Kombu's order and records
+ * each in `unacked` in the same atomic step; the next fetch is issued while a batch is handed out, so
+ * Redis and Node work at the same time. When nothing is waiting, `BRPOP keys 1` blocks on the
+ * consumer's own connection, then the message is recorded (MULTI ZADD+HSET, not awaited) as
+ * redis.py `QoS.append` does. Acks are batched per event-loop turn (redis-acks.ts).
+ *
+ * A popped value that is not a Kombu envelope (Kombu's consumer would crash on it) is moved to the
+ * dead-letter list (keys.ts `DEAD_LETTER_KEY`) and reported through `onError`: in the fetch script
+ * itself when it is JSON, else from `unacked` in one script, else (BRPOP, or not JSON to Lua's cjson)
+ * right after the pop, as Kombu's own BRPOP + MULTI leaves the same window.
+ */
+import type { Redis } from 'ioredis';
+import { BrokerError, DecodeError } from '../../errors';
+import type { Delivery } from '../broker';
+import { BRPOP_TIMEOUT, deadLetterEntry, decodeEnvelope, markRedelivered, stringifyEnvelope, unackedEntry, unackedScore } from './keys';
+import type { DecodedEnvelope, KombuKeys } from './keys';
+import type { AckBatcher } from './redis-acks';
+import type { ConsumeWindow } from './consume-window';
+import { quit, type RedisClients } from './redis-connection';
+
+/** What a list consumer uses of its broker. */
+export interface ListConsumerContext {
+  readonly clients: RedisClients;
+  readonly keys: KombuKeys;
+  readonly acks: AckBatcher;
+  /** Most messages taken per fetch. */
+  readonly batchSize: number;
+  /** Kombu's `restore_visible` when its turn has come (every 10 s per broker), else undefined. */
+  restoreIfDue(): Promise<number> | undefined;
+}
+
+interface Popped {
+  key: string;
+  envelope: string;
+  /** '' when not recorded in unacked. */
+  tag: string;
+  decoded?: DecodedEnvelope;
+  /** Set when the fetch script moved it to the dead-letter list: why. */
+  deadLettered?: string;
+}
+
+export class RedisListConsumer {
+  /** CLIENT ID of the blocking connection (null when denied), for CLIENT UNBLOCK. */
+  blockingId: number | null = null;
+  private queues: string[];
+  private keys: string[];
+  private readonly listQueue = new Map<string, string>();
+  private cancelled = false;
+  private wake: (() => void) | null = null;
+  private blocked = false;
+  private loop: Promise<void> = Promise.resolve();
+  private cancelling?: Promise<void>;
+
+  private constructor(
+    private readonly ctx: ListConsumerContext,
+    queues: readonly string[],
+    private readonly window: ConsumeWindow,
+    private readonly blocking: Redis,
+  ) {
+    this.queues = [...queues];
+    for (const q of this.queues) for (const k of ctx.keys.queueLists(q)) this.listQueue.set(k, q);
+    this.keys = ctx.keys.consumeOrder(this.queues);
+    window.onRelease(() => {
+      const wake = this.wake;
+      this.wake = null;
+      wake?.();
+    });
+  }
+
+  /** Opens the blocking connection and starts consuming `queues` (distinct names). */
+  static async start(ctx: ListConsumerContext, queues: readonly string[], window: ConsumeWindow): Promise<RedisListConsumer> {
+    const blocking = ctx.clients.newClient();
+    await ctx.clients.open(blocking);
+    const c = new RedisListConsumer(ctx, queues, window, blocking);
+    try {
+      c.blockingId = await blocking.client('ID');
+    } catch {
+      c.blockingId = null; // CLIENT ID denied (ACL): cancel() then waits up to the BRPOP timeout
+    }
+    blocking.on('ready', () => void blocking.client('ID').then((id) => (c.blockingId = id), () => (c.blockingId = null)));
+    c.loop = c.consumeLoop();
+    return c;
+  }
+
+  /** Stops the loop (messages fetched but not handed out go back where they were) and disconnects. */
+  cancel(): Promise<void> {
+    this.cancelling ??= (async () => {
+      this.cancelled = true;
+      const wake = this.wake;
+      this.wake = null;
+      wake?.();
+      let done = false;
+      void this.loop.then(() => (done = true));
+      // CLIENT UNBLOCK ends a waiting BRPOP at once (as a timeout, so nothing is lost); repeated in
+      // case the BRPOP had not reached Redis yet. Without it the BRPOP ends within BRPOP_TIMEOUT.
+      const { cmd } = this.ctx.clients;
+      for (let i = 0; i < 40 && !done; i++) {
+        if (this.blocked && this.blockingId !== null && cmd.status === 'ready') await cmd.client('UNBLOCK', this.blockingId).catch(() => 0);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.loop, new Promise((r) => (timer = setTimeout(r, 25)))]);
+        clearTimeout(timer);
+      }
+      await this.loop;
+      await quit(this.blocking);
+    })();
+    return this.cancelling;
+  }
+
+  private async consumeLoop(): Promise<void> {
+    const w = this.window;
+    let failures = 0;
+    // A fetch issued while the previous batch is handed out, so Redis and Node work at the same time.
+    let ahead: Promise<Popped[]> | null = null;
+    while (!this.cancelled) {
+      try {
+        if (!ahead) {
+          if (w.inFlight >= w.prefetch) {
+            await new Promise<void>((resolve) => (this.wake = resolve));
+            // let every handler finishing in this turn free its slot: one larger fetch, not many small ones
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            continue;
+          }
+          const restoring = this.ctx.restoreIfDue();
+          if (restoring) await restoring.catch((err: unknown) => this.cancelled || w.onError?.(err));
+          ahead = this.fetch(Math.min(w.free, this.ctx.batchSize));
+        }
+        const batch = await ahead.finally(() => (ahead = null));
+        if (batch.length) {
+          const last = batch[batch.length - 1]!;
+          if (this.queues.length > 1) this.rotate(this.listQueue.get(last.key)!);
+          const free = w.free - batch.length;
+          if (free > 0 && !this.cancelled) {
+            ahead = this.fetch(Math.min(free, this.ctx.batchSize));
+            ahead.catch(() => undefined); // awaited on the next turn of the loop
+          }
+        } else if (!this.cancelled) {
+          this.blocked = true;
+          const res = await this.blocking.brpop(...this.keys, BRPOP_TIMEOUT).finally(() => (this.blocked = false));
+          if (res) batch.push(this.record(res[0], res[1]));
+        }
+        if (this.cancelled) {
+          await this.giveBack(batch);
+          if (ahead !== null) await this.giveBack(await ahead);
+          break;
+        }
+        failures = 0;
+        for (const item of batch) this.deliver(item);
+      } catch (err) {
+        if (this.cancelled) break;
+        w.onError?.(this.ctx.clients.wrap(err));
+        failures++;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(5000, 100 * 2 ** failures));
+          this.wake = () => (clearTimeout(timer), resolve());
+        });
+      }
+    }
+  }
+
+  private async fetch(max: number): Promise<Popped[]> {
+    const { unackedIndex, unacked, deadLetter } = this.ctx.keys;
+    const keys = this.keys;
+    const flat = await this.ctx.clients.cmd.celeriacFetch(keys.length + 3, unackedIndex, unacked, deadLetter, ...keys, unackedScore(), max, this.queues.length);
+    const out: Popped[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      const index = Number(flat[i]);
+      if (index > 0) out.push({ key: keys[index - 1]!, envelope: String(flat[i + 1]), tag: String(flat[i + 2]) });
+      else out.push({ key: keys[-index - 1]!, envelope: String(flat[i + 1]), tag: '', deadLettered: String(flat[i + 2]) });
+    }
+    return out;
+  }
+
+  /** A message BRPOP returned: recorded as unacked (MULTI ZADD+HSET) as redis.py QoS.append does. */
+  private record(key: string, envelope: string): Popped {
+    const item: Popped = { key, envelope, tag: '' };
+    try {
+      item.decoded = decodeEnvelope(envelope);
+    } catch {
+      return item; // dead-lettered by deliver()
+    }
+    const { deliveryTag, exchange, routingKey } = item.decoded;
+    const { clients, keys } = this.ctx;
+    // Sent now, not awaited: the message is delivered while the MULTI travels (one round trip less per
+    // message after BRPOP). Its ack goes on the same connection later, so Redis sees record, then ack.
+    // If Redis went away between BRPOP and MULTI, the message is handed over anyway rather than lost.
+    item.tag = deliveryTag;
+    clients.exec(clients.cmd.multi().zadd(keys.unackedIndex, unackedScore(), deliveryTag).hset(keys.unacked, deliveryTag, unackedEntry(envelope, exchange, routingKey))).catch(
+      (err: unknown) => this.window.onError?.(clients.wrap(err)),
+    );
+    return item;
+  }
+
+  private deliver(item: Popped): void {
+    if (item.deadLettered !== undefined) {
+      this.window.onError?.(new DecodeError(`${movedNote(item.key, this.ctx.keys.deadLetter)}: ${item.deadLettered}: ${preview(item.envelope)}`));
+      return;
+    }
+    let d: DecodedEnvelope;
+    try {
+      d = item.decoded ?? decodeEnvelope(item.envelope);
+    } catch (err) {
+      this.deadLetter(item, err);
+      return;
+    }
+    const { clients, keys, acks } = this.ctx;
+    const queue = this.listQueue.get(item.key)!;
+    const recorded = item.tag !== '';
+    let settled = false;
+    const settle = async (op: () => Promise<unknown>): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      try {
+        await op();
+      } catch (err) {
+        settled = false; // not settled after all: the caller may try again
+        throw clients.wrap(err);
+      }
+    };
+    const putBack = (leftmost: boolean): Promise<unknown> =>
+      clients.cmd.celeriacRestore(3, keys.unackedIndex, keys.unacked, keys.queueList(queue, d.priority),
+        d.deliveryTag, stringifyEnvelope(markRedelivered(d.raw)), leftmost ? '1' : '0', recorded ? '0' : '1');
+    const delivery: Delivery = {
+      message: d.message,
+      info: { exchange: d.exchange, routingKey: d.routingKey, queue, redelivered: d.redelivered, deliveryTag: d.deliveryTag, priority: d.priority },
+      ack: () => settle(() => acks.ack(d.deliveryTag)),
+      // redis.py QoS.reject: requeue = restore_by_tag(leftmost=True) (LPUSH, marked redelivered) + ack
+      reject: ({ requeue }) => settle(() => (requeue ? putBack(true) : acks.ack(d.deliveryTag))),
+      restore: () => settle(() => putBack(false)),
+    };
+    this.window.run(delivery);
+  }
+
+  /** Moves a message decodeEnvelope refused to the dead-letter list: out of unacked in one script when recorded there. */
+  private deadLetter(item: Popped, error: unknown): void {
+    const { clients, keys } = this.ctx;
+    const reason = error instanceof Error ? error.message : String(error);
+    const report = (e: unknown): void => this.window.onError?.(e);
+    clients.cmd.celeriacRestore(3, keys.unackedIndex, keys.unacked, keys.deadLetter, item.tag, deadLetterEntry(reason, item.key, item.envelope), '1', item.tag ? '0' : '1').then(
+      (moved) => report(moved ? new DecodeError(`${movedNote(item.key, keys.deadLetter)}: ${reason}`, { cause: error }) : error), // else restored meanwhile by another consumer
+      (err: unknown) => {
+        const fate = item.tag ? 'it stays in unacked until the visibility timeout' : 'it is lost';
+        report(new BrokerError(`Could not move a message from "${item.key}" to the dead-letter list (${clients.wrap(err).message}); ${fate}. ${reason}`, { cause: error }));
+      },
+    );
+  }
+
+  private rotate(queue: string): void {
+    // Kombu's round robin (kombu.utils.scheduling.round_robin_cycle.rotate): last used queue to the end.
+    const i = this.queues.indexOf(queue);
+    if (i < 0) return;
+    this.queues.splice(i, 1);
+    this.queues.push(queue);
+    this.keys = this.ctx.keys.consumeOrder(this.queues);
+  }
+
+  /** Undoes fetches that lost their consumer to cancel(): each envelope back where it was popped from. */
+  private async giveBack(items: Popped[]): Promise<void> {
+    const back = items.filter((i) => i.deadLettered === undefined);
+    if (!back.length) return;
+    const { unackedIndex, unacked } = this.ctx.keys;
+    await this.ctx.clients.cmd.celeriacGiveBack(back.length + 2, unackedIndex, unacked, ...back.map((i) => i.key), ...back.flatMap((i) => [i.tag, i.envelope]));
+  }
+}
+
+function movedNote(list: string, deadLetter: string): string {
+  return `Moved a value from "${list}" to the dead-letter list "${deadLetter}"`;
+}
+
+function preview(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
