@@ -6,6 +6,7 @@
  * Redis (broadcast to the queues being consumed, routing key matched as a glob, nothing stored; see
  * broker.ts). URL: `memory://` (one shared hub per name: `memory://name`). Nothing survives the process.
  */
+import { ExchangeTypes } from '../exchange-types';
 import { randomUUID } from 'node:crypto';
 import { BrokerError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
@@ -80,7 +81,7 @@ export class MemoryBroker implements Broker {
   private readonly hub: MemoryHub;
   private readonly mine = new Set<Consumer>();
   /** Exchange types declared through this broker (client-side, as Kombu keeps them). */
-  private readonly exchangeTypes = new Map<string, ExchangeType>();
+  private readonly exchangeTypes = new ExchangeTypes();
   /** Fanout queue -> the glob its consumers subscribe to (Kombu's `_fanout_queues`). */
   private readonly fanoutQueues = new Map<string, string>();
   private closed = false;
@@ -105,18 +106,12 @@ export class MemoryBroker implements Broker {
   }
 
   async declareExchange(name: string, type: ExchangeType): Promise<void> {
-    if (name === '') {
-      if (type !== 'direct') throw new BrokerError(`The default exchange "" is direct; it cannot be declared ${type}.`);
-      return;
-    }
-    const known = this.exchangeTypes.get(name);
-    if (known !== undefined && known !== type) throw new BrokerError(`Exchange "${name}" is already declared ${known}, not ${type}.`);
-    this.exchangeTypes.set(name, type);
+    this.exchangeTypes.declare(name, type);
   }
 
   async declareQueue(queue: QueueDeclaration): Promise<void> {
     if (queue.exchangeType) await this.declareExchange(queue.exchange, queue.exchangeType);
-    if ((this.exchangeTypes.get(queue.exchange) ?? 'direct') === 'fanout') {
+    if (this.exchangeTypes.isFanout(queue.exchange)) {
       this.fanoutQueues.set(queue.name, fanoutChannel(queue.exchange, queue.routingKey.replace(/#/g, '*')));
     }
     this.hub.buckets(queue.name);
@@ -139,7 +134,7 @@ export class MemoryBroker implements Broker {
 
   async publish(message: WireMessage, route: Route): Promise<void> {
     this.ensureOpen();
-    if (this.exchangeTypes.get(route.exchange) === 'fanout') return this.broadcast(message, route);
+    if (this.exchangeTypes.isFanout(route.exchange)) return this.broadcast(message, route);
     for (const queue of this.targets(route)) {
       const stored: Stored = { message: cloneMessage(message), exchange: route.exchange, routingKey: route.routingKey, tag: randomUUID(), redelivered: false };
       this.hub.buckets(queue).get(priorityStep(message.properties.priority))!.push(stored);

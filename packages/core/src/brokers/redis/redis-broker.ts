@@ -28,6 +28,7 @@
  * not a Kombu envelope is moved to our dead-letter list `celeriac.dead_letter` and reported through
  * `onError` (Kombu's consumer would crash on it); restore differences: see redis-restore.ts.
  */
+import { ExchangeTypes } from '../exchange-types';
 import { randomUUID } from 'node:crypto';
 import { BrokerError, ConfigError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
@@ -77,7 +78,7 @@ export class RedisBroker implements Broker {
   private readonly listContext: ListConsumerContext;
   private readonly consumers = new Set<RedisListConsumer>();
   /** Exchange types declared through this broker (client-side, as Kombu keeps them). */
-  private readonly exchangeTypes = new Map<string, ExchangeType>();
+  private readonly exchangeTypes = new ExchangeTypes();
   /** Fanout queue -> the pattern its consumers PSUBSCRIBE (Kombu's `_fanout_queues`). */
   private readonly fanoutQueues = new Map<string, string>();
   private lastRestoreAt = 0;
@@ -117,26 +118,20 @@ export class RedisBroker implements Broker {
   }
 
   async declareExchange(name: string, type: ExchangeType): Promise<void> {
-    if (name === '') {
-      if (type !== 'direct') throw new BrokerError(`The default exchange "" is direct; it cannot be declared ${type}.`);
-      return;
-    }
-    const known = this.exchangeTypes.get(name);
-    if (known !== undefined && known !== type) throw new BrokerError(`Exchange "${name}" is already declared ${known}, not ${type}.`);
-    this.exchangeTypes.set(name, type);
+    this.exchangeTypes.declare(name, type);
   }
 
   async declareQueue(queue: QueueDeclaration): Promise<void> {
     if (queue.exchangeType) await this.declareExchange(queue.exchange, queue.exchangeType);
     if (queue.exchange === '') return; // the default exchange routes by queue name, no binding
-    const type = this.exchangeTypes.get(queue.exchange) ?? 'direct';
+    const type = this.exchangeTypes.typeOf(queue.exchange);
     if (type === 'fanout') this.fanoutQueues.set(queue.name, this.keys.fanoutPattern(this.db, queue.exchange, queue.routingKey));
     const pattern = type === 'topic' ? topicKeyToPattern(queue.routingKey) : '';
     await this.clients.run(() => this.cmd.sadd(this.keys.binding(queue.exchange), bindingMember(queue.routingKey, pattern, queue.name)));
   }
 
   async publish(message: WireMessage, route: Route): Promise<void> {
-    if (this.exchangeTypes.get(route.exchange) === 'fanout') {
+    if (this.exchangeTypes.isFanout(route.exchange)) {
       // redis.py _put_fanout; nobody subscribed: lost, as with Kombu
       await this.clients.run(() => this.cmd.publish(this.fanoutChannel(route), encodeEnvelope(message, route, randomUUID())));
       return;
@@ -150,7 +145,7 @@ export class RedisBroker implements Broker {
 
   async publishMany(items: ReadonlyArray<{ message: WireMessage; route: Route }>): Promise<void> {
     if (!items.length) return;
-    const isFanout = (exchange: string): boolean => this.exchangeTypes.get(exchange) === 'fanout';
+    const isFanout = (exchange: string): boolean => this.exchangeTypes.isFanout(exchange);
     const exchanges = [...new Set(items.map((i) => i.route.exchange).filter((e) => e !== '' && !isFanout(e)))];
     const tables = new Map<string, string[]>();
     if (exchanges.length) {
