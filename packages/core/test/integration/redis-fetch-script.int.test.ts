@@ -1,5 +1,5 @@
 /**
- * The fetch script reads the delivery tag, exchange and routing key with string patterns, and falls
+ * The fetch script reads the delivery tag, exchange and routing key with plain string finds, and falls
  * back to cjson for envelopes it cannot read that way (escaped characters, other key orders). Both paths
  * must write Kombu's unacked entry `[envelope, exchange, routing_key]` exactly.
  */

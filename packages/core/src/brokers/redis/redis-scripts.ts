@@ -13,14 +13,32 @@ import type { Redis } from 'ioredis';
 // its triple is {-list index, envelope, reason}. The cjson checks mirror keys.ts decodeEnvelope.
 const FETCH_LUA = `
 -- returns tag, unacked entry; or nil, nil, reason (JSON, not an envelope); or nothing (not JSON to cjson)
+-- The string value of "key" found at or after \`from\`: plain finds only (Lua patterns cost ~11 us
+-- per envelope in Redis, cjson.decode ~5 us, plain finds ~2.5 us). nil when the value is not a plain
+-- string right after the key (at most one space between), or holds a backslash: cjson decides then.
+local function quoted(env, key, from)
+  local k = string.find(env, key, from, true)
+  if not k then return nil end
+  local q1 = string.find(env, '"', k + #key, true)
+  if not q1 or q1 > k + #key + 1 then return nil end
+  local q2 = string.find(env, '"', q1 + 1, true)
+  if not q2 then return nil end
+  local v = string.sub(env, q1 + 1, q2 - 1)
+  if string.find(v, '\\\\', 1, true) then return nil end
+  return v, q2
+end
+
 local function envelope(env)
-  -- Fast path: read tag, exchange and routing key with patterns after "properties" (cjson.decode
-  -- of every envelope cost ~13 us per message in Redis). Escaped strings fall back to cjson.
-  local ps = string.find(env, '"properties":%s*{')
+  -- Fast path: tag, exchange and routing key read after "properties"; anything unusual goes to cjson.
+  local ps = string.find(env, '"properties":', 1, true)
   if ps then
-    local t = string.match(env, '"delivery_tag":%s*"([^"\\\\]+)"', ps)
-    local ex, rk = string.match(env, '"delivery_info":%s*{%s*"exchange":%s*"([^"\\\\]*)",%s*"routing_key":%s*"([^"\\\\]*)"', ps)
-    if t and ex and rk then return t, '[' .. env .. ', "' .. ex .. '", "' .. rk .. '"]' end
+    local t = quoted(env, '"delivery_tag":', ps)
+    local di = string.find(env, '"delivery_info":', ps, true)
+    if t and t ~= '' and di then
+      local ex, at = quoted(env, '"exchange":', di)
+      local rk = at and quoted(env, '"routing_key":', at)
+      if ex and rk then return t, '[' .. env .. ', "' .. ex .. '", "' .. rk .. '"]' end
+    end
   end
   local ok, m = pcall(cjson.decode, env)
   if not ok then return nil end
