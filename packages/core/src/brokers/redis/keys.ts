@@ -201,13 +201,20 @@ export function encodeEnvelope(message: WireMessage, route: Route, deliveryTag: 
   properties.priority = p.priority ?? 0;
   properties.body_encoding = BODY_ENCODING;
   properties.delivery_tag = deliveryTag;
-  return stringifyJson({
+  const envelope = {
     body: message.body.toString('base64'),
     'content-encoding': message.contentEncoding,
     'content-type': message.contentType,
     headers: message.headers,
     properties,
-  });
+  };
+  // Plain JSON.stringify first (the envelope is built here, hot path); a BigInt in a custom header
+  // makes it throw, and the lossless encoder takes over.
+  try {
+    return JSON.stringify(envelope);
+  } catch {
+    return stringifyJson(envelope);
+  }
 }
 
 /** Parses a Kombu envelope string; throws DecodeError if it is not JSON or lacks a required field. */
