@@ -103,7 +103,8 @@ export class Executor {
       }
       await opts.beforeStart?.(ctx);
       const positional = bindKwargs(task.taskName, task.params, message.args, message.kwargs);
-      let running: Promise<unknown> = Promise.resolve(runInTaskContext(ctx, (): unknown => task.fn.apply(ctx, positional as never[])));
+      const call = (): unknown => task.fn.apply(ctx, positional as never[]);
+      let running: Promise<unknown> = Promise.resolve(conf.taskPropagateContext ? runInTaskContext(ctx, call) : call());
       if (soft) {
         softTimer = setTimeout(() => ctx.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
       }

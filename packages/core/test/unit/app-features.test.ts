@@ -239,6 +239,24 @@ describe('handlers, expected errors and time limits on the worker', () => {
     await expect((await own.applyAsync([], { priority: 9 })).get({ timeout: 5000 })).resolves.toBe(9);
   });
 
+  it.each([
+    [true, 'carries the parent and root ids of the sending task'],
+    [false, 'sends as from a plain client when taskPropagateContext is off'],
+  ])('a task sent from inside a task (taskPropagateContext %s) %s', async (propagate) => {
+    app = makeApp({ taskPropagateContext: propagate });
+    const inner = app.task('ctx.inner', async function (this: TaskContext) {
+      return { parentId: this.request.parentId, rootId: this.request.rootId, id: this.request.id };
+    });
+    const outer = app.task('ctx.outer', async () => (await inner.delay()).id);
+    worker = new Worker(app, { concurrency: 2 });
+    await worker.start();
+    const outerResult = await outer.delay();
+    const innerId = await outerResult.get({ timeout: 5000 });
+    const seen = await app.asyncResult<{ parentId: string | null; rootId: string; id: string }>(innerId).get({ timeout: 5000 });
+    if (propagate) expect(seen).toEqual({ parentId: outerResult.id, rootId: outerResult.id, id: innerId });
+    else expect(seen).toEqual({ parentId: null, rootId: innerId, id: innerId });
+  });
+
   it('stores result_extended fields', async () => {
     app = makeApp({ resultExtended: true });
     const t = app.task('x.ext', async (n: number) => n);

@@ -221,7 +221,13 @@ export function encodeEnvelope(message: WireMessage, route: Route, deliveryTag: 
 export function decodeEnvelope(text: string): DecodedEnvelope {
   let parsed: unknown;
   try {
-    parsed = parseJson(text);
+    // The envelope is ours or Kombu's: plain JSON.parse is exact for it (its integers are small); the
+    // tolerant parser only takes over when JSON.parse refuses (NaN/Infinity from Python).
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = parseJson(text);
+    }
   } catch (err) {
     throw new DecodeError(`Redis message is not JSON: ${preview(text)}`, { cause: err });
   }
