@@ -14,6 +14,7 @@ export { sharedTask } from './task/shared-task';
 export { TaskContext, currentTask, type TaskRequest, type RetryOptions } from './task/task-context';
 export type { TaskOptions, ApplyOptions, TaskHandlers, ErrorMatcher } from './task/task-options';
 export { TaskRegistry } from './task/registry';
+export { inferParamNames } from './task/params';
 
 export { AsyncResult, type GetOptions } from './result/async-result';
 export { EagerResult } from './result/eager-result';

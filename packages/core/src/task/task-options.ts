@@ -20,7 +20,7 @@ export interface TaskOptions<TResult = unknown> extends TaskHandlers<TResult> {
    * Parameter names, in order, so kwargs (e.g. from a Python client) reach the function by name.
    * Inferred from the function's source when omitted (not reliable after minification).
    */
-  params?: readonly string[];
+  params?: ReadonlyArray<string | null>;
   /** @defaultValue 3; null retries forever. */
   maxRetries?: number | null;
   /** Seconds before a retry when `retry()` gives no countdown. @defaultValue 180 */

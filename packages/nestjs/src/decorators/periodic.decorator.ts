@@ -1,0 +1,122 @@
+import { ConfigError } from '@celeriac/core';
+import { SetMetadata } from '@nestjs/common';
+import { PERIODIC_METADATA } from '../celeriac.constants';
+import { INVALID_SCHEDULE } from '../celeriac.messages';
+
+/** Celery's solar events. */
+export const SOLAR_EVENTS = [
+  'dawn_astronomical',
+  'dawn_nautical',
+  'dawn_civil',
+  'sunrise',
+  'solar_noon',
+  'sunset',
+  'dusk_civil',
+  'dusk_nautical',
+  'dusk_astronomical',
+] as const;
+export type SolarEvent = (typeof SOLAR_EVENTS)[number];
+
+/** `every`: milliseconds or a duration such as '30s', '5m', '1h', '1d', '250ms'. */
+export interface IntervalSchedule {
+  every: string | number;
+}
+/** Five-field crontab (`minute hour day-of-month month day-of-week`), e.g. '0 3 * * *'. */
+export interface CrontabSchedule {
+  crontab: string;
+  /** IANA time zone, e.g. 'Europe/Paris'. @defaultValue the app's timezone */
+  timezone?: string;
+}
+export interface SolarSchedule {
+  solar: SolarEvent;
+  lat: number;
+  lon: number;
+}
+/** Runs once at the given time. */
+export interface ClockedSchedule {
+  clocked: Date;
+}
+export type PeriodicSchedule = IntervalSchedule | CrontabSchedule | SolarSchedule | ClockedSchedule;
+
+export interface PeriodicOptions {
+  /** Entry name in the schedule. @defaultValue the task name */
+  name?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  /** @defaultValue true */
+  enabled?: boolean;
+}
+
+/** What `@Periodic()` stores on a method (validated and normalized). */
+export interface PeriodicMetadata {
+  readonly schedule: PeriodicSchedule;
+  /** For `every` schedules: the interval in milliseconds. */
+  readonly intervalMs?: number;
+  readonly options: Readonly<PeriodicOptions>;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `every`: a positive number of milliseconds or '<n><ms|s|m|h|d>'. */
+export function parseEvery(every: unknown): number {
+  if (typeof every === 'number') {
+    if (Number.isFinite(every) && every > 0) return every;
+  } else if (typeof every === 'string') {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(every);
+    if (match) {
+      const ms = Number(match[1]) * UNITS[match[2]!]!;
+      if (ms > 0) return ms;
+    }
+  }
+  throw new ConfigError('every', INVALID_SCHEDULE(`every must be a positive number of milliseconds or a duration like '30s', '5m', '1h', '1d'; got ${JSON.stringify(every)}.`));
+}
+
+function fail(key: string, detail: string): never {
+  throw new ConfigError(key, INVALID_SCHEDULE(detail));
+}
+
+/** Checks a schedule's shape and returns its metadata; throws a ConfigError naming the bad key. */
+export function validatePeriodic(schedule: PeriodicSchedule, options: PeriodicOptions = {}): PeriodicMetadata {
+  if (!schedule || typeof schedule !== 'object') fail('schedule', `expected { every } | { crontab } | { solar, lat, lon } | { clocked }, got ${String(schedule)}.`);
+  const kinds = (['every', 'crontab', 'solar', 'clocked'] as const).filter((k) => k in schedule);
+  if (kinds.length !== 1) fail('schedule', `give exactly one of every, crontab, solar, clocked (got ${kinds.length ? kinds.join(', ') : 'none'}).`);
+  let intervalMs: number | undefined;
+  if ('every' in schedule) {
+    intervalMs = parseEvery(schedule.every);
+  } else if ('crontab' in schedule) {
+    const fields = typeof schedule.crontab === 'string' ? schedule.crontab.trim().split(/\s+/) : [];
+    if (fields.length !== 5) fail('crontab', `crontab must be five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(schedule.crontab)}.`);
+    if (!fields.every((f) => /^[\d*,/\-a-zA-Z?LW#]+$/.test(f))) fail('crontab', `crontab ${JSON.stringify(schedule.crontab)} has an invalid field.`);
+    if (schedule.timezone !== undefined) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: schedule.timezone });
+      } catch {
+        fail('timezone', `unknown time zone ${JSON.stringify(schedule.timezone)}.`);
+      }
+    }
+  } else if ('solar' in schedule) {
+    if (!SOLAR_EVENTS.includes(schedule.solar)) fail('solar', `solar must be one of ${SOLAR_EVENTS.join(', ')}, got ${JSON.stringify(schedule.solar)}.`);
+    if (typeof schedule.lat !== 'number' || !(schedule.lat >= -90 && schedule.lat <= 90)) fail('lat', `lat must be a number in [-90, 90], got ${JSON.stringify(schedule.lat)}.`);
+    if (typeof schedule.lon !== 'number' || !(schedule.lon >= -180 && schedule.lon <= 180)) fail('lon', `lon must be a number in [-180, 180], got ${JSON.stringify(schedule.lon)}.`);
+  } else if (!(schedule.clocked instanceof Date) || Number.isNaN(schedule.clocked.getTime())) {
+    fail('clocked', 'clocked must be a valid Date.');
+  }
+  if (options.args !== undefined && !Array.isArray(options.args)) fail('args', 'args must be an array.');
+  if (options.kwargs !== undefined && (typeof options.kwargs !== 'object' || options.kwargs === null || Array.isArray(options.kwargs))) fail('kwargs', 'kwargs must be an object.');
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || !options.queue)) fail('queue', 'queue must be a non-empty string.');
+  if (options.enabled !== undefined && typeof options.enabled !== 'boolean') fail('enabled', 'enabled must be true or false.');
+  return { schedule, ...(intervalMs === undefined ? {} : { intervalMs }), options: { ...options } };
+}
+
+/**
+ * Declares the code default schedule of a `@Task` method; beat reads these through
+ * `CeleriacExplorer.getPeriodicSchedules()`. The shape is checked when the class is defined.
+ * @example
+ * @Task('reports.nightly') @Periodic({ crontab: '0 3 * * *', timezone: 'Europe/Paris' }) async nightly() {}
+ * @Task('cache.refresh') @Periodic({ every: '5m' }, { args: ['all'] }) async refresh(scope: string) {}
+ */
+export function Periodic(schedule: PeriodicSchedule, options: PeriodicOptions = {}): MethodDecorator {
+  const metadata = validatePeriodic(schedule, options);
+  return (target, key, descriptor) => SetMetadata(PERIODIC_METADATA, metadata)(target, key, descriptor);
+}
