@@ -10,8 +10,8 @@ module.exports = {
   // Jest reads testTimeout globally, not per project; unit tests finish far below it.
   testTimeout: 30000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/unit/**/*.test.ts', '<rootDir>/sample-app/test/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.test.ts'], testTimeout: 30000 },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/packages/*/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/packages/*/test/integration/**/*.int.test.ts', '<rootDir>/sample-app/test/**/*.int.test.ts'], testTimeout: 30000 },
     { ...common, displayName: 'interop', testMatch: ['<rootDir>/packages/*/test/interop/**/*.int.test.ts'], testTimeout: 60000 },
   ],
 };
