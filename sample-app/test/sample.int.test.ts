@@ -1,22 +1,110 @@
 /**
- * The README's first quick-start command runs this sample on embedded defaults (no server): it must
- * print every result. Runs the build output, as `npm run sample` does (`npm test` builds first).
+ * The README's first quick-start command runs this sample on embedded defaults (no server): a Nest
+ * app whose @Task methods run on the in-process worker. Drives it over HTTP as a user would, then
+ * stops it with SIGTERM. Runs the build output (`npm test` builds first).
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
-it('runs tasks in-process on the memory broker and prints their results', async () => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('CELERIAC_')) delete env[key];
-  const { stdout } = await run(process.execPath, [resolve(__dirname, '../dist/main.js')], { env, timeout: 20_000 });
-  expect(stdout).toContain('consuming celery on memory://');
-  expect(stdout).toContain('sample.add(2, 3) = 5');
-  expect(stdout).toContain("sample.greet(name='Celeriac', greeting='Bonjour') = Bonjour, Celeriac!");
-  expect(stdout).toContain('sample.add(40, 2) with countdown 0.2s = 42');
-  expect(stdout).toContain('sample.flaky = flaky task worked after 2 retries');
-  expect(stdout).toContain('sample.divide(1, 0) failed as expected: ValueError: division by zero (state FAILURE)');
-  expect(stdout.trim().endsWith('done')).toBe(true);
+/** Starts the built sample with `extraEnv` (CELERIAC_* and SAMPLE_ROLES from the outer env removed). */
+async function startSample(extraEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; output: () => string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
+  for (const key of Object.keys(env)) if (key.startsWith('CELERIAC_') || key === 'SAMPLE_ROLES') delete env[key];
+  const child = spawn(process.execPath, [resolve(__dirname, '../dist/main.js')], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const base = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sample did not start:\n${out}`)), 15_000);
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+  });
+  return { child, base, output: () => out };
+}
+
+async function poll(url: string, done: (body: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(url)).json()) as Record<string, unknown>;
+    if (done(body)) return body;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${url}: last ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM', async () => {
+  const { child, base, output } = await startSample({});
+  expect(output()).toContain('broker memory://sample');
+
+  const analyze = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'the cat and the hat and the bat', top: 2 }) });
+  expect(analyze.status).toBe(202);
+  const { taskId } = (await analyze.json()) as { taskId: string };
+  const report = await poll(`${base}/tasks/${taskId}`, (b) => b.state === 'SUCCESS');
+  expect(report.result).toEqual({ words: 8, top: [['the', 3], ['and', 2]] });
+
+  const bad = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text": 42}' });
+  expect(bad.status).toBe(400);
+
+  const exported = (await (await fetch(`${base}/reports/export/sales`, { method: 'POST' })).json()) as { taskId: string };
+  const done = await poll(`${base}/tasks/${exported.taskId}`, (b) => b.state === 'SUCCESS');
+  expect(done.result).toBe('sales.csv exported after 2 retries');
+
+  expect(await poll(`${base}/tasks/never-sent`, () => true)).toEqual({ id: 'never-sent', state: 'PENDING', known: false });
+
+  // Nest's shutdown hooks close the app (the worker drains) and then re-raise the signal.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  child.kill('SIGTERM');
+  await expect(exited).resolves.toEqual({ code: null, signal: 'SIGTERM' });
+  expect(output()).not.toMatch(/ERROR|Unhandled/);
+});
+
+describe('on Redis, as a web producer and a separate worker process', () => {
+  const prefix = `t-sample-${Math.random().toString(36).slice(2, 8)}:`;
+  const url = 'redis://127.0.0.1:6379/0';
+  afterAll(async () => {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(url);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  });
+
+  it('the producer queues over HTTP and the worker process runs the task', async () => {
+    const redisEnv = {
+      CELERIAC_BROKER_URL: url,
+      CELERIAC_RESULT_BACKEND: url,
+      CELERIAC_BROKER_TRANSPORT_OPTIONS: JSON.stringify({ globalKeyprefix: prefix }),
+      CELERIAC_RESULT_BACKEND_TRANSPORT_OPTIONS: JSON.stringify({ globalKeyprefix: prefix }),
+    };
+    const worker = await startSample({ ...redisEnv, SAMPLE_ROLES: 'worker' });
+    const web = await startSample({ ...redisEnv, SAMPLE_ROLES: 'producer' });
+    expect(web.output()).toContain(`broker ${url}`);
+    const res = await fetch(`${web.base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'x y x' }) });
+    const { taskId } = (await res.json()) as { taskId: string };
+    const report = await poll(`${web.base}/tasks/${taskId}`, (b) => b.state === 'SUCCESS');
+    expect(report.result).toEqual({ words: 3, top: [['x', 2], ['y', 1]] });
+    // the web process never consumes: stopping the worker leaves new tasks queued
+    const workerExit = new Promise((r) => worker.child.once('exit', r));
+    worker.child.kill('SIGTERM');
+    await workerExit;
+    const queued = (await (await fetch(`${web.base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"later"}' })).json()) as { taskId: string };
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await poll(`${web.base}/tasks/${queued.taskId}`, () => true)).toMatchObject({ state: 'PENDING' });
+    web.child.kill('SIGTERM');
+  });
 });

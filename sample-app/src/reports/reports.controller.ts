@@ -1,0 +1,38 @@
+import { type Celeriac, RemoteTaskError } from '@celeriac/core';
+import { InjectCeleriac, InjectTasks, type TaskProxy } from '@celeriac/nestjs';
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ReportsTasks } from './reports.tasks';
+
+/** HTTP entry points: queue work and return the task id at once; read the result later by id. */
+@Controller()
+export class ReportsController {
+  constructor(
+    @InjectTasks(ReportsTasks) private readonly reports: TaskProxy<ReportsTasks>,
+    @InjectCeleriac() private readonly celeriac: Celeriac,
+  ) {}
+
+  @Post('reports/analyze')
+  @HttpCode(202)
+  async analyze(@Body() body: { text?: unknown; top?: unknown }): Promise<{ taskId: string }> {
+    if (typeof body?.text !== 'string') throw new BadRequestException('"text" must be a string');
+    const top = typeof body.top === 'number' ? body.top : 3;
+    const result = await this.reports.analyze.delay(body.text, top); // typed from ReportsTasks.analyze
+    return { taskId: result.id };
+  }
+
+  @Post('reports/export/:name')
+  @HttpCode(202)
+  async export(@Param('name') name: string): Promise<{ taskId: string }> {
+    return { taskId: (await this.reports.flakyExport.delay(name)).id };
+  }
+
+  @Get('tasks/:id')
+  async task(@Param('id') id: string): Promise<Record<string, unknown>> {
+    const result = this.celeriac.asyncResult(id);
+    const meta = await result.meta();
+    if (!meta) return { id, state: 'PENDING', known: false };
+    const value = await result.result();
+    if (value instanceof RemoteTaskError) return { id, state: meta.status, error: { type: value.excType, message: value.excMessage } };
+    return { id, state: meta.status, result: value, dateDone: meta.dateDone };
+  }
+}
