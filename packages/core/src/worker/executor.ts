@@ -11,7 +11,7 @@ import type { Logger } from '../logging/logger';
 import { toExceptionDict } from '../protocol/exception-codec';
 import type { TaskMessage } from '../protocol/message-v2';
 import { dateDoneNow, type ResultMeta } from '../protocol/result-meta';
-import { FAILURE, IGNORED, REJECTED, RETRY, STARTED, SUCCESS } from '../result/states';
+import { FAILURE, IGNORED, READY_STATES, REJECTED, RETRY, STARTED, SUCCESS } from '../result/states';
 import { bindKwargs } from '../task/params';
 import type { AnyTask } from '../task/task';
 import { runInTaskContext, TaskContext } from '../task/task-context';
@@ -57,7 +57,7 @@ export class Executor {
   }
 
   meta(message: TaskMessage, status: string, result: unknown, traceback: string | null, deliveryInfo: DeliveryInfo | null): ResultMeta {
-    const ready = status === SUCCESS || status === FAILURE || status === 'REVOKED';
+    const ready = READY_STATES.has(status);
     const meta: ResultMeta = {
       taskId: message.id,
       status,

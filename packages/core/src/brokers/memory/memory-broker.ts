@@ -57,16 +57,6 @@ class MemoryHub {
     }
     return q;
   }
-
-  take(queue: string): Stored | undefined {
-    const q = this.queues.get(queue);
-    if (!q) return undefined;
-    for (const step of PRIORITY_STEPS) {
-      const list = q.get(step)!;
-      if (list.length) return list.shift();
-    }
-    return undefined;
-  }
 }
 
 const hubs = new Map<string, MemoryHub>();
