@@ -45,3 +45,13 @@ export { parseJson, stringifyJson } from './protocol/serializers';
 export { Worker, type WorkerOptions, type WorkerEventMap } from './worker/worker';
 export type { EtaScheduler } from './worker/eta-scheduler';
 export { createLogger, type Logger } from './logging/logger';
+
+export { Signature, type AnySignature, type SignatureOptions, type SignatureInit } from './canvas/signature';
+export { Chain, chain } from './canvas/chain';
+export { Group, group, type ResultsOf } from './canvas/group';
+export { Chord, chord } from './canvas/chord';
+export { MapSignature, ChunksSignature } from './canvas/chunks';
+export { signatureFromDict } from './canvas/from-dict';
+export type { ResultOf, MissingOf, CheckChain, ChainStepMismatch } from './canvas/signature-types';
+export { GroupResult } from './result/group-result';
+export { toResultTuple, fromResultTuple, type ResultTuple } from './result/result-tuple';

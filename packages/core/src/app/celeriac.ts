@@ -24,6 +24,12 @@ import { currentTask, TaskContext } from '../task/task-context';
 import type { ApplyOptions, TaskOptions } from '../task/task-options';
 import { Executor, type ExecutorHost } from '../worker/executor';
 import { buildRequest } from '../worker/request';
+import { registerBuiltinTasks } from '../canvas/builtin-tasks';
+import type { TaskSend } from '../canvas/canvas-host';
+import { Signature } from '../canvas/signature';
+import { toWireOptions } from '../canvas/signature-options';
+import { Workflow } from '../canvas/workflow';
+import type { SignatureDict, TaskEmbed } from '../protocol/message-v2';
 import { autodiscover, type AutodiscoverOptions } from './autodiscover';
 import { publishWithRetry } from './publish-retry';
 import { resolveRoute } from './router';
@@ -52,12 +58,53 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   private readonly declared = new Set<string>();
   private readonly origin = `gen${process.pid}@${osHostname()}`;
   private eagerExecutor: Executor | undefined;
+  private workflowInstance: Workflow | undefined;
 
   constructor(options: CeleriacOptions = {}) {
     const { logger, ...settings } = options;
     this.conf = validateSettings(settings);
     this.logger = logger ?? createLogger(this.conf.workerLogLevel, this.conf.main ?? 'celeriac');
+    registerBuiltinTasks((name, fn, opts) => this.task(name, fn, opts), this, () => this.workflow());
     attachSharedTaskHost(this);
+  }
+
+  /** @internal What workers do for the canvas after a task (callbacks, chains, chord joins, errbacks). */
+  workflow(): Workflow {
+    return (this.workflowInstance ??= new Workflow(this));
+  }
+
+  /** @internal CanvasHost */
+  localTask(name: string): AnyTask | undefined {
+    return this.tasks.get(name);
+  }
+
+  /**
+   * A signature of a task known only by name (it may run in Python).
+   * @example
+   * const mul = app.signature<[number, number], number>('proj.tasks.mul', [2, 3]);
+   */
+  signature<TArgs extends unknown[] = unknown[], TResult = unknown>(name: string, args: TArgs | [] = [], options: ApplyOptions = {}): Signature<TArgs, TResult, unknown[]> {
+    const { kwargs, ...rest } = options;
+    return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest as Record<string, unknown>) }, () => this);
+  }
+
+  /** @internal CanvasHost: sends the messages of plain signatures (one pipelined publish). */
+  async sendTasks(sends: readonly TaskSend[]): Promise<Array<AsyncResult<unknown>>> {
+    if (!sends.length) return [];
+    if (this.conf.taskAlwaysEager) {
+      const out: Array<AsyncResult<unknown>> = [];
+      for (const s of sends) {
+        const task = this.tasks.get(s.name);
+        const options = { ...s.options, kwargs: s.kwargs };
+        out.push(task ? await this.applyEager(task, s.args, { ...task.options.defaults, ...options }, s.embed) : await this.publish(s.name, s.args, options, undefined, s.embed));
+      }
+      return out;
+    }
+    const prepared = sends.map((s) => {
+      const task = this.tasks.get(s.name);
+      return this.prepare(s.name, s.args, { ...task?.options.defaults, ...s.options, kwargs: s.kwargs }, task, s.embed);
+    });
+    return this.sendPrepared(sends[0]!.name, sends[0]!.options, prepared);
   }
 
   /** Makes this the app that shared tasks publish through. */
@@ -148,8 +195,8 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   }
 
   /** @internal TaskCaller: runs in-process and returns the finished result. */
-  async applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>> {
-    let message = this.buildMessage(task.taskName, args, options, task, {}).message;
+  async applyEager(task: AnyTask, args: unknown[], options: ApplyOptions, embed: Partial<TaskEmbed> = {}): Promise<EagerResult<unknown>> {
+    let message = this.buildMessage(task.taskName, args, options, task, {}, embed).message;
     const executor = (this.eagerExecutor ??= new Executor(
       {
         conf: this.conf,
@@ -159,6 +206,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
         sendRetry: async (next) => {
           message = next;
         },
+        workflow: () => this.workflow(),
       },
       'eager@' + osHostname(),
     ));
@@ -189,7 +237,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     return new TaskContext(buildRequest(message, 'direct@' + osHostname(), null, true), { maxRetries: 0, defaultRetryDelay: 0 }, async () => undefined);
   }
 
-  private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { priority?: number }) {
+  private buildMessage(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, route: { priority?: number }, embed: Partial<TaskEmbed> = {}) {
     if (!Array.isArray(args)) throw new EncodeError(`Task ${name}: args must be an array, got ${typeof args}.`);
     const id = options.taskId ?? randomUUID();
     const kwargs = options.kwargs ?? {};
@@ -222,14 +270,20 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
       customHeaders: options.headers ?? {},
       replyTo: this.oid,
       priority,
+      embed: {
+        callbacks: embed.callbacks ?? signatureDicts(options.link),
+        errbacks: embed.errbacks ?? signatureDicts(options.linkError),
+        chain: embed.chain ?? null,
+        chord: embed.chord ?? null,
+      },
     });
     return { message, route };
   }
 
-  private prepare(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined) {
+  private prepare(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, embed: Partial<TaskEmbed> = {}) {
     const kwargs = options.kwargs ?? {};
     const route = resolveRoute(this.conf, { name, args, kwargs, queue: options.queue, exchange: options.exchange, routingKey: options.routingKey, taskQueue: task?.options.queue });
-    const { message } = this.buildMessage(name, args, options, task, route);
+    const { message } = this.buildMessage(name, args, options, task, route, embed);
     const wire = encodeTaskMessage(message, {
       serializer: options.serializer ?? task?.options.serializer ?? this.conf.taskSerializer,
       compression: options.compression ?? this.conf.taskCompression,
@@ -262,11 +316,14 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
         );
       }
     }
-    return prepared.map((p) => new AsyncResult(p.message.id, this));
+    const results = prepared.map((p) => new AsyncResult(p.message.id, this));
+    // Sent from a task's code: listed in that task's stored `children`.
+    currentTask()?.children.push(...results);
+    return results;
   }
 
-  private async publish(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined): Promise<AsyncResult<unknown>> {
-    const [result] = await this.sendPrepared(name, options, [this.prepare(name, args, options, task)]);
+  private async publish(name: string, args: unknown[], options: ApplyOptions, task: AnyTask | undefined, embed: Partial<TaskEmbed> = {}): Promise<AsyncResult<unknown>> {
+    const [result] = await this.sendPrepared(name, options, [this.prepare(name, args, options, task, embed)]);
     return result!;
   }
 
@@ -308,6 +365,13 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     this.connecting = undefined;
     this.declared.clear();
   }
+}
+
+/** link / linkError option -> the embed's list of signature dicts (null when none). */
+function signatureDicts(value: ApplyOptions['link']): SignatureDict[] | null {
+  if (!value) return null;
+  const list = (Array.isArray(value) ? value : [value]) as Array<{ toDict(): SignatureDict }>;
+  return list.length ? list.map((s) => s.toDict()) : null;
 }
 
 function isConnectError(err: unknown): boolean {

@@ -51,6 +51,8 @@ export interface BrokerTransportOptions {
 export interface ResultBackendTransportOptions {
   /** Prepended to every result key and channel (Celery's result_backend_transport_options global_keyprefix). */
   globalKeyprefix?: string;
+  /** Chord join kept in header order (a sorted set, Celery's default) or completion order (a list). @defaultValue true */
+  resultChordOrdered?: boolean;
 }
 
 /** All settings, camelCase forms of Celery's names. */
@@ -110,7 +112,7 @@ export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } =
   brokerTransportOptions: { celeryName: 'broker_transport_options', kind: 'json', default: {}, doc: 'Transport options: visibilityTimeout (s), globalKeyprefix.' },
   brokerConnectionTimeout: { celeryName: 'broker_connection_timeout', kind: 'number', default: 4, min: 0, doc: 'Seconds to wait for a broker connection.' },
   resultBackend: { celeryName: 'result_backend', kind: 'string', default: undefined, doc: 'Result backend URL: redis://, rediss://, memory://; unset disables results.' },
-  resultBackendTransportOptions: { celeryName: 'result_backend_transport_options', kind: 'json', default: {}, doc: 'Result backend options: globalKeyprefix.' },
+  resultBackendTransportOptions: { celeryName: 'result_backend_transport_options', kind: 'json', default: {}, doc: 'Result backend options: globalKeyprefix, resultChordOrdered.' },
   resultExpires: { celeryName: 'result_expires', kind: 'number', default: 86400, min: 0, doc: 'Seconds results are kept (0: forever).' },
   resultExtended: { celeryName: 'result_extended', kind: 'boolean', default: false, doc: 'Store name, args, kwargs, worker, retries, queue with results.' },
   resultSerializer: { celeryName: 'result_serializer', kind: 'enum', values: SERIALIZERS, default: 'json', doc: 'Serializer of stored results.' },

@@ -108,8 +108,15 @@ function validateShapes(s: CeleriacSettings): void {
   if (transport.visibilityTimeout !== undefined && (typeof transport.visibilityTimeout !== 'number' || transport.visibilityTimeout <= 0)) {
     throw new ConfigError('brokerTransportOptions', `brokerTransportOptions.visibilityTimeout must be a number of seconds > 0.`);
   }
-  for (const k of Object.keys(s.resultBackendTransportOptions)) {
-    if (k !== 'globalKeyprefix') throw new ConfigError('resultBackendTransportOptions', `Unknown key "${k}" in resultBackendTransportOptions. Did you mean "globalKeyprefix"?`);
+  const resultKeys = ['globalKeyprefix', 'resultChordOrdered'];
+  const resultTransport = s.resultBackendTransportOptions as Record<string, unknown>;
+  for (const k of Object.keys(resultTransport)) {
+    if (!resultKeys.includes(k)) {
+      throw new ConfigError('resultBackendTransportOptions', `Unknown key "${k}" in resultBackendTransportOptions. Did you mean "${nearest(k, resultKeys) ?? 'globalKeyprefix'}"?`);
+    }
+  }
+  if (resultTransport.resultChordOrdered !== undefined && typeof resultTransport.resultChordOrdered !== 'boolean') {
+    throw new ConfigError('resultBackendTransportOptions', 'resultBackendTransportOptions.resultChordOrdered must be true or false.');
   }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: s.timezone });

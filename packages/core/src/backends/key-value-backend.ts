@@ -5,9 +5,11 @@
 import { BackendError, ResultTimeoutError } from '../errors';
 import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../protocol/result-meta';
 import { serializerByName, type Serializer } from '../protocol/serializers';
+import type { GroupResult } from '../result/group-result';
+import { toResultTuple } from '../result/result-tuple';
 import { READY_STATES } from '../result/states';
 import type { KeyValueStore } from './key-value-store';
-import type { ResultBackend, StoreOptions, WaitOptions } from './result-backend';
+import type { ChordEntry, ResultBackend, StoreOptions, WaitOptions } from './result-backend';
 
 /** celery/backends/base.py KeyValueStoreBackend key prefixes. */
 export const TASK_KEY_PREFIX = 'celery-task-meta-';
@@ -31,12 +33,21 @@ export interface KeyValueResultBackendOptions {
   expires?: number;
   /** @defaultValue 'json' */
   serializer?: string;
+  /**
+   * Chord join in a sorted set by header index (Celery's `result_chord_ordered`, a
+   * `result_backend_transport_options` key); false uses a list in completion order. @defaultValue true
+   */
+  chordOrdered?: boolean;
 }
 
 export class KeyValueResultBackend implements ResultBackend {
   private readonly serializer: Serializer;
   private readonly expires: number;
   private readonly prepared = new Map<string, Prepared>();
+  private readonly chordOrdered: boolean;
+  /** Present only when the store can join chords atomically (see ResultBackend). */
+  readonly setChordSize?: (groupId: string, size: number) => Promise<void>;
+  readonly chordPartReturn?: (groupId: string, groupIndex: number | null, entry: ChordEntry) => Promise<ChordEntry[] | null>;
 
   constructor(
     protected readonly store: KeyValueStore,
@@ -44,6 +55,46 @@ export class KeyValueResultBackend implements ResultBackend {
   ) {
     this.serializer = serializerByName(options.serializer ?? 'json');
     this.expires = options.expires ?? 86400;
+    this.chordOrdered = options.chordOrdered ?? true;
+    if (store.chordAdd) {
+      this.setChordSize = (groupId, size) => this.storeChordSize(groupId, size);
+      this.chordPartReturn = (groupId, groupIndex, entry) => this.joinChordPart(groupId, groupIndex, entry);
+    }
+  }
+
+  private async storeChordSize(groupId: string, size: number): Promise<void> {
+    // Celery: SETEX <group>.s + PUBLISH, a bare integer.
+    await this.store.setAndPublish(`${GROUP_KEY_PREFIX}${groupId}.s`, Buffer.from(String(size)), this.expires, false);
+  }
+
+  private async joinChordPart(groupId: string, groupIndex: number | null, entry: ChordEntry): Promise<ChordEntry[] | null> {
+    const members = await this.store.chordAdd!(GROUP_KEY_PREFIX + groupId, groupIndex, this.serializer.encode(entry), this.expires, this.chordOrdered);
+    if (!members) return null;
+    return members.map((raw) => {
+      const doc = raw[0] === 0x5b /* [ */ ? serializerByName('json').decode(raw) : this.serializer.decode(raw);
+      if (!Array.isArray(doc) || doc.length < 4) throw new BackendError(`Chord ${groupId}: unreadable join entry ${raw.toString('utf8').slice(0, 200)}`);
+      return doc as ChordEntry;
+    });
+  }
+
+  groupKey(groupId: string): string {
+    return GROUP_KEY_PREFIX + groupId;
+  }
+
+  async saveGroup(group: GroupResult<unknown>): Promise<void> {
+    const value = this.serializer.encode({ result: toResultTuple(group) });
+    await this.store.setAndPublish(this.groupKey(group.id), value, this.expires, false);
+  }
+
+  async restoreGroup(groupId: string): Promise<unknown> {
+    const raw = await this.store.get(this.groupKey(groupId));
+    if (!raw) return null;
+    const doc = (raw[0] === 0x7b ? serializerByName('json').decode(raw) : this.serializer.decode(raw)) as { result?: unknown } | null;
+    return doc?.result ?? null;
+  }
+
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.store.delete([this.groupKey(groupId)]);
   }
 
   taskKey(taskId: string): string {

@@ -16,10 +16,17 @@ export function resolveBackend(conf: CeleriacSettings): ResultBackend | null {
       return new KeyValueResultBackend(new MemoryKeyValueStore(url.slice('memory://'.length) || 'default'), {
         expires: conf.resultExpires,
         serializer: conf.resultSerializer,
+        chordOrdered: conf.resultBackendTransportOptions.resultChordOrdered,
       });
     case 'redis':
     case 'rediss':
-      return new RedisResultBackend({ url, keyPrefix: conf.resultBackendTransportOptions.globalKeyprefix, expires: conf.resultExpires, serializer: conf.resultSerializer });
+      return new RedisResultBackend({
+        url,
+        keyPrefix: conf.resultBackendTransportOptions.globalKeyprefix,
+        expires: conf.resultExpires,
+        serializer: conf.resultSerializer,
+        chordOrdered: conf.resultBackendTransportOptions.resultChordOrdered,
+      });
     default:
       throw new ConfigError('resultBackend', `Unsupported result backend URL "${url}": use redis://, rediss:// or memory://.`);
   }

@@ -3,6 +3,10 @@
  * store; Redis and memory supply the store.
  */
 import type { ResultMeta } from '../protocol/result-meta';
+import type { GroupResult } from '../result/group-result';
+
+/** One header task's entry in a chord join: `[1, task id, state, value or exception dict]`, as Celery. */
+export type ChordEntry = [number, string, string, unknown];
 
 export interface WaitOptions {
   /** Give up after this many ms (ResultTimeoutError). Undefined waits forever. */
@@ -32,6 +36,19 @@ export interface ResultBackend {
   prepareWait?(taskId: string): void;
   /** Deletes the stored state. */
   forget(taskId: string): Promise<void>;
+  /** Stores a group (`celery-taskset-meta-<id>` = `{"result": <group tuple>}`) for GroupResult.restore. */
+  saveGroup(group: GroupResult<unknown>): Promise<void>;
+  /** The saved group's result tuple, or null. */
+  restoreGroup(groupId: string): Promise<unknown>;
+  forgetGroup(groupId: string): Promise<void>;
+  /**
+   * Native chord join (absent: chords use the `celery.chord_unlock` task, as Celery does for backends
+   * without one). `setChordSize` is called by the client before the header is sent;
+   * `chordPartReturn` by each header task once final, and returns every entry, in header order, to
+   * the one call that completed the chord (null to the others).
+   */
+  setChordSize?(groupId: string, size: number): Promise<void>;
+  chordPartReturn?(groupId: string, groupIndex: number | null, entry: ChordEntry): Promise<ChordEntry[] | null>;
   connect(): Promise<void>;
   close(): Promise<void>;
 }

@@ -26,7 +26,18 @@ export interface ResultSource {
   resultBackend(): ResultBackend;
 }
 
+/** Set by result-tuple.ts (it builds GroupResults, which extend this class, so it cannot be imported here). */
+let readTuple: ((tuple: unknown, source: ResultSource | null) => AsyncResult<unknown>) | undefined;
+
+/** @internal */
+export function setResultTupleReader(fn: (tuple: unknown, source: ResultSource | null) => AsyncResult<unknown>): void {
+  readTuple = fn;
+}
+
 export class AsyncResult<T = unknown> {
+  /** The result of the task before this one in a chain (set by the client that sent the chain). */
+  parent: AsyncResult<unknown> | undefined;
+
   constructor(
     readonly id: string,
     protected readonly source: ResultSource | null,
@@ -106,6 +117,28 @@ export class AsyncResult<T = unknown> {
   /** Deletes the stored result. */
   async forget(): Promise<void> {
     await this.backend().forget(this.id);
+  }
+
+  /**
+   * Results of the tasks this task sent (chain next step, callbacks, tasks sent from its code), from
+   * the stored `children`; empty until it has finished.
+   */
+  async children(): Promise<Array<AsyncResult<unknown>>> {
+    const meta = await this.meta();
+    if (!meta?.children?.length) return [];
+    if (!readTuple) throw new ConfigError('children', 'Result tuples cannot be read: import @celeriac/core, not a single file of it.');
+    const read = readTuple;
+    return meta.children.map((tuple) => read(tuple, this.source));
+  }
+
+  /**
+   * Walks this result and every result it spawned (children, then theirs), waiting for each, and
+   * yields `[result, value]` pairs, parents first (Celery's `collect()`).
+   */
+  async *collect(options: GetOptions = {}): AsyncGenerator<[AsyncResult<unknown>, unknown]> {
+    const value = await this.get(options);
+    yield [this, value];
+    for (const child of await this.children()) yield* child.collect(options);
   }
 
   toString(): string {

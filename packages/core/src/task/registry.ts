@@ -21,9 +21,13 @@ export class TaskRegistry {
     return this.tasks.has(name);
   }
 
-  /** Registered names, sorted (for the banner and `registered`). */
-  names(): string[] {
-    return [...this.tasks.keys()].sort();
+  /**
+   * Registered names, sorted (for the banner and `registered`). Celery's built-in `celery.*` tasks
+   * are left out unless asked for, as Celery's banner does.
+   */
+  names(options: { builtins?: boolean } = {}): string[] {
+    const all = [...this.tasks.keys()].sort();
+    return options.builtins ? all : all.filter((n) => !n.startsWith('celery.'));
   }
 
   get size(): number {

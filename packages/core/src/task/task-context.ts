@@ -5,6 +5,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MaxRetriesExceededError, Retry } from '../errors';
 import type { DeliveryInfo } from '../brokers/broker';
+import { replaceTask } from '../canvas/replace';
+import type { AnySignature } from '../canvas/signature';
+import type { AsyncResult } from '../result/async-result';
+import type { SignatureDict } from '../protocol/message-v2';
 
 export interface TaskRequest {
   id: string;
@@ -31,6 +35,14 @@ export interface TaskRequest {
   deliveryInfo: DeliveryInfo | null;
   /** Run by apply() / eager mode, not by a worker. */
   isEager: boolean;
+  /** Signatures to apply with the result (link). */
+  callbacks: SignatureDict[] | null;
+  /** Signatures to call on failure (link_error). */
+  errbacks: SignatureDict[] | null;
+  /** The rest of the chain, next step last. */
+  chain: SignatureDict[] | null;
+  /** The chord body this task is a header member of. */
+  chord: SignatureDict | null;
 }
 
 export interface RetryOptions {
@@ -49,6 +61,8 @@ export type UpdateState = (state: string, meta?: unknown) => Promise<void>;
 export class TaskContext {
   // Created on first use: most tasks never look at their signal, and an AbortController per task costs.
   private controller: AbortController | undefined;
+  /** Results of tasks sent from this task's code (stored as its `children`). */
+  readonly children: Array<AsyncResult<unknown>> = [];
 
   constructor(
     readonly request: TaskRequest,
@@ -88,6 +102,18 @@ export class TaskContext {
     }
     const when = options.eta ?? new Date(Date.now() + (options.countdown ?? this.limits.defaultRetryDelay) * 1000);
     throw new Retry(options.exc, when);
+  }
+
+  /**
+   * Replaces this task with a signature (Celery's `Task.replace`): the replacement gets this task's id,
+   * callbacks, errbacks, group/chord membership and the rest of its chain, and this task ends without
+   * a result of its own. Await it as the last thing the task does: on a worker it never resolves; in
+   * eager mode it resolves with the replacement's result.
+   * @example
+   * return await this.replace(group(items.map((i) => process.s(i))));
+   */
+  async replace<R = unknown>(signature: AnySignature): Promise<R> {
+    return replaceTask<R>(this, signature);
   }
 
   /** Stores a custom state with its meta, e.g. `updateState('PROGRESS', { done: 3, total: 10 })`. */

@@ -1,5 +1,6 @@
 /** Options of a task definition (Celery's Task attributes) and of one call (apply_async options). */
 import type { RetryPolicy } from '../app/settings';
+import type { AnySignature } from '../canvas/signature';
 import type { TaskContext } from './task-context';
 
 /** An error class or a predicate deciding whether a thrown error matches. */
@@ -53,6 +54,11 @@ export interface TaskOptions<TResult = unknown> extends TaskHandlers<TResult> {
   serializer?: string;
   /** Call options applied to every call of this task. */
   defaults?: ApplyOptions;
+  /**
+   * Python-style **kwargs: keyword arguments are not bound to parameters by name; the function reads
+   * them from `this.request.kwargs` (Celery's built-in tasks use this). @defaultValue false
+   */
+  rawKwargs?: boolean;
 }
 
 export interface ApplyOptions {
@@ -90,4 +96,8 @@ export interface ApplyOptions {
   rootId?: string;
   groupId?: string;
   groupIndex?: number;
+  /** Signatures applied with this task's result when it succeeds (Celery's link). */
+  link?: AnySignature | readonly AnySignature[];
+  /** Signatures called when it fails (Celery's link_error). */
+  linkError?: AnySignature | readonly AnySignature[];
 }

@@ -2,6 +2,11 @@
  * Task<TArgs, TResult>: a function that can also be sent to a worker. Its parameters type `.delay()`,
  * its return type types `AsyncResult.get()`; nobody writes the types twice.
  */
+import type { CanvasHost } from '../canvas/canvas-host';
+import { ChunksSignature, MapSignature } from '../canvas/chunks';
+import { Signature } from '../canvas/signature';
+import { toWireOptions } from '../canvas/signature-options';
+import type { DropLast, ProperSuffixes } from '../canvas/signature-types';
 import type { AsyncResult } from '../result/async-result';
 import type { EagerResult } from '../result/eager-result';
 import { inferParamNames } from './params';
@@ -12,7 +17,7 @@ import type { ApplyOptions, TaskOptions } from './task-options';
 export type TaskFunction<TArgs extends unknown[] = never[], TResult = unknown> = (this: TaskContext, ...args: TArgs) => TResult | Promise<TResult>;
 
 /** What a task needs from its app to be called. Implemented by Celeriac. */
-export interface TaskCaller {
+export interface TaskCaller extends CanvasHost {
   applyTask(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<AsyncResult<unknown>>;
   applyEager(task: AnyTask, args: unknown[], options: ApplyOptions): Promise<EagerResult<unknown>>;
   applyTaskMany(task: AnyTask, argsList: unknown[][], options: ApplyOptions): Promise<Array<AsyncResult<unknown>>>;
@@ -39,6 +44,23 @@ export interface TaskMethods<TArgs extends unknown[], TResult> {
   applyMany(argsList: readonly TArgs[], options?: Omit<ApplyOptions, 'taskId'>): Promise<Array<AsyncResult<TResult>>>;
   /** Runs the task here and now (Celery's apply); the result is an EagerResult. */
   apply(args: TArgs, options?: ApplyOptions): Promise<EagerResult<TResult>>;
+  /**
+   * A signature with all arguments, or the trailing ones: arguments given when it is called (a chain's
+   * previous result) are prepended, so `add.s(2).delay(8)` runs `add(8, 2)`.
+   */
+  s(...args: TArgs): Signature<TArgs, TResult, []>;
+  s<A extends ProperSuffixes<TArgs>>(...args: A): Signature<A, TResult, DropLast<TArgs, A>>;
+  /** An immutable signature: it ignores arguments it is called with (a chain step that does not take the previous result). */
+  si(...args: TArgs): Signature<TArgs, TResult, any[]>;
+  /** A signature with call options (queue, countdown, link...) and kwargs. */
+  signature(args: TArgs, options?: ApplyOptions): Signature<TArgs, TResult, []>;
+  signature(args: Partial<TArgs> | [], options: ApplyOptions & { kwargs: Record<string, unknown> }): Signature<unknown[], TResult, []>;
+  /** One message that calls the task once per item (Celery's `task.map`, the `celery.map` task). */
+  map(items: Iterable<TArgs[0]>): MapSignature<TResult[]>;
+  /** One message that calls the task once per argument list (`celery.starmap`). */
+  starmap(argLists: Iterable<TArgs>): MapSignature<TResult[]>;
+  /** The argument lists split into chunks of `n`, one starmap message each, run as a group. */
+  chunks(argLists: Iterable<TArgs>, n: number): ChunksSignature<TResult[][]>;
 }
 
 /** A typed task: callable directly (runs the function), or sent with delay/applyAsync. */
@@ -93,6 +115,25 @@ export function createTask<TArgs extends unknown[], TResult>(
     },
     apply(args: TArgs, callOptions: ApplyOptions = {}) {
       return caller().applyEager(task as unknown as AnyTask, args ?? [], callOptions);
+    },
+    s(...args: unknown[]) {
+      return new Signature({ task: name, args }, caller);
+    },
+    si(...args: unknown[]) {
+      return new Signature({ task: name, args, immutable: true }, caller);
+    },
+    signature(args: unknown[] = [], callOptions: ApplyOptions = {}) {
+      const { kwargs, ...rest } = callOptions;
+      return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest as Record<string, unknown>) }, caller);
+    },
+    map(items: Iterable<unknown>) {
+      return new MapSignature('xmap', { task: name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }, [...items], {}, caller);
+    },
+    starmap(argLists: Iterable<unknown[]>) {
+      return new MapSignature('xstarmap', { task: name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }, [...argLists], {}, caller);
+    },
+    chunks(argLists: Iterable<unknown[]>, n: number) {
+      return new ChunksSignature({ task: name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }, [...argLists], n, {}, caller);
     },
   };
   Object.assign(task, methods);

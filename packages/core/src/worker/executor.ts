@@ -16,6 +16,9 @@ import { bindKwargs } from '../task/params';
 import type { AnyTask } from '../task/task';
 import { runInTaskContext, TaskContext } from '../task/task-context';
 import type { ErrorMatcher } from '../task/task-options';
+import type { Workflow } from '../canvas/workflow';
+import { hasWorkflow } from '../canvas/workflow';
+import { toResultTuple } from '../result/result-tuple';
 import { buildRequest } from './request';
 import { autoretryCountdown } from './retry-delay';
 
@@ -26,6 +29,8 @@ export interface ExecutorHost {
   backendOrNull(): ResultBackend | null;
   /** Sends the retry message (same id, retries + 1, eta). Eager runs re-run in place instead. */
   sendRetry(message: TaskMessage, deliveryInfo: DeliveryInfo | null): Promise<void>;
+  /** Canvas follow-ups (callbacks, chain, chord join, errbacks). */
+  workflow(): Workflow;
 }
 
 export type Outcome =
@@ -56,14 +61,14 @@ export class Executor {
     await backend.storeResult(meta);
   }
 
-  meta(message: TaskMessage, status: string, result: unknown, traceback: string | null, deliveryInfo: DeliveryInfo | null): ResultMeta {
+  meta(message: TaskMessage, status: string, result: unknown, traceback: string | null, deliveryInfo: DeliveryInfo | null, children: unknown[] = []): ResultMeta {
     const ready = READY_STATES.has(status);
     const meta: ResultMeta = {
       taskId: message.id,
       status,
       result,
       traceback,
-      children: [],
+      children,
       dateDone: ready ? dateDoneNow() : null,
     };
     if (message.group) meta.groupId = message.group;
@@ -102,7 +107,7 @@ export class Executor {
         await this.store(this.meta(message, STARTED, { pid: process.pid, hostname: this.hostname }, null, deliveryInfo), ignoreResult);
       }
       await opts.beforeStart?.(ctx);
-      const positional = bindKwargs(task.taskName, task.params, message.args, message.kwargs);
+      const positional = opts.rawKwargs ? message.args : bindKwargs(task.taskName, task.params, message.args, message.kwargs);
       const call = (): unknown => task.fn.apply(ctx, positional as never[]);
       let running: Promise<unknown> = Promise.resolve(conf.taskPropagateContext ? runInTaskContext(ctx, call) : call());
       if (soft) {
@@ -125,7 +130,12 @@ export class Executor {
       const retval: unknown = await running;
       clearTimeout(softTimer);
       clearTimeout(hardTimer);
-      if (storing) await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo), false);
+      // Callbacks and the next chain step go out before the result is stored, so `children` lists them (as Celery).
+      const workflow = hasWorkflow(message) ? this.host.workflow() : undefined;
+      let children: unknown[] = ctx.children.length ? ctx.children.map(toResultTuple) : [];
+      if (workflow) children = [...children, ...(await workflow.afterSuccess(message, retval))];
+      if (storing) await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo, children), false);
+      if (workflow && message.group && message.embed.chord) await this.chordPart(workflow, message, SUCCESS, retval ?? null);
       await opts.onSuccess?.(retval, ctx);
       await opts.afterReturn?.(SUCCESS, retval, ctx);
       return { state: SUCCESS, retval, runtimeMs: elapsed() };
@@ -133,6 +143,16 @@ export class Executor {
       clearTimeout(softTimer);
       clearTimeout(hardTimer);
       return this.handleError(task, message, deliveryInfo, ctx, thrown, storeErrors, ignoreResult, elapsed);
+    }
+  }
+
+  /** A chord join error must not turn a finished task into a failure: it fails the chord's body instead. */
+  private async chordPart(workflow: Workflow, message: TaskMessage, state: string, value: unknown): Promise<void> {
+    try {
+      await workflow.chordPart(message.group!, message.groupIndex, message.id, message.embed.chord!, state, value, { parent_id: message.id, root_id: message.rootId });
+    } catch (err) {
+      this.host.logger.error({ err, id: message.id, group: message.group }, `Chord ${message.group} could not be joined by task ${message.id}`);
+      await workflow.failChordBody(message.embed.chord!, err).catch(() => undefined);
     }
   }
 
@@ -176,6 +196,12 @@ export class Executor {
     const expected = matches(opts.throws, failure);
     const error = toError(failure);
     await this.store(this.meta(message, FAILURE, toExceptionDict(failure), error.stack ?? null, deliveryInfo), !storeErrors);
+    if (hasWorkflow(message)) {
+      await this.host
+        .workflow()
+        .afterFailure(message, ctx.request, failure, error.stack ?? null)
+        .catch((err: unknown) => this.host.logger.error({ err, task: task.taskName, id: message.id }, `Could not run the failure follow-ups (chord, chain, errbacks) of ${task.taskName}[${message.id}]`));
+    }
     const log = { task: task.taskName, id: message.id };
     if (expected) {
       if (this.host.logger.isLevelEnabled('info')) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);

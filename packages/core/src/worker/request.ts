@@ -25,5 +25,9 @@ export function buildRequest(message: TaskMessage, hostname: string, deliveryInf
     headers: message.customHeaders,
     deliveryInfo,
     isEager,
+    callbacks: message.embed.callbacks,
+    errbacks: message.embed.errbacks,
+    chain: message.embed.chain,
+    chord: message.embed.chord,
   };
 }

@@ -18,7 +18,9 @@ import { dateDoneNow } from '../protocol/result-meta';
 import { FAILURE, REVOKED } from '../result/states';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
+import { hasWorkflow } from '../canvas/workflow';
 import { Executor } from './executor';
+import { buildRequest } from './request';
 import { Slots } from './slots';
 
 export interface WorkerOptions {
@@ -128,6 +130,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       const error = new NotRegisteredError(message.task);
       app.logger.error({ task: message.task, id: message.id }, `Received unregistered task of type "${message.task}". The message has been rejected. ${error.message}`);
       await this.executor.store({ ...this.executor.meta(message, FAILURE, toExceptionDict(error), null, delivery.info), traceback: null }, false).catch((e: unknown) => app.logger.error({ err: e }, 'Could not store NotRegistered failure'));
+      await this.failFollowUps(message, delivery, error, FAILURE);
       await delivery.reject({ requeue: false });
       this.emit('task-rejected', { id: message.id, name: message.task, reason: 'not registered', requeue: false });
       this.emit('task-failed', { id: message.id, name: message.task, error });
@@ -212,12 +215,23 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
   }
 
+  /** A task that will not run still reports to its chord and fails its chain, so nothing waits forever. */
+  private async failFollowUps(message: TaskMessage, delivery: Delivery, error: Error, state: string): Promise<void> {
+    if (!hasWorkflow(message)) return;
+    await this.app
+      .workflow()
+      .afterFailure(message, buildRequest(message, this.hostname, delivery.info, false), error, null, state)
+      .catch((err: unknown) => this.app.logger.error({ err, id: message.id }, `Could not run the failure follow-ups of ${message.task}[${message.id}]`));
+  }
+
   private async revokeExpired(delivery: Delivery, message: TaskMessage): Promise<void> {
     const app = this.app;
     app.logger.warn({ task: message.task, id: message.id }, `Skipping revoked task: ${message.task}[${message.id}] (expired)`);
     const task = app.tasks.get(message.task);
     const ignore = message.ignoreResult || (task?.options.ignoreResult ?? app.conf.taskIgnoreResult);
-    await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(new TaskRevokedError('expired')), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
+    const error = new TaskRevokedError('expired');
+    await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(error), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
+    await this.failFollowUps(message, delivery, error, REVOKED);
     await delivery.ack();
     this.emit('task-revoked', { id: message.id, name: message.task, expired: true });
   }

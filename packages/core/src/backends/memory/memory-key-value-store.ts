@@ -13,6 +13,8 @@ interface Entry {
 class MemoryData {
   readonly entries = new Map<string, Entry>();
   readonly channels = new EventEmitter().setMaxListeners(0);
+  /** Chord joins in progress (Redis keeps them in `<group>.j`). */
+  readonly joins = new Map<string, Array<{ score: number; text: string; value: Buffer }>>();
 }
 const stores = new Map<string, MemoryData>();
 
@@ -58,6 +60,24 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.data.entries.set(key, { value, expiresAt: ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : null });
     this.data.channels.emit(key, value);
     return true;
+  }
+
+  async chordAdd(groupKey: string, score: number | null, member: Buffer, ttlSeconds: number, ordered: boolean): Promise<Buffer[] | null> {
+    // Same contract as the Redis script; one event-loop turn makes it atomic here.
+    let join = this.data.joins.get(groupKey);
+    if (!join) this.data.joins.set(groupKey, (join = []));
+    const text = member.toString('utf8');
+    if (ordered && join.some((m) => m.text === text)) return null;
+    join.push({ score: score ?? Infinity, text, value: member });
+    const total = this.read(`${groupKey}.s`);
+    const extra = this.read(`${groupKey}.t`);
+    void ttlSeconds;
+    if (!total || join.length !== Number(total.toString()) + Number(extra?.toString() ?? 0)) return null;
+    this.data.joins.delete(groupKey);
+    this.data.entries.delete(`${groupKey}.s`);
+    this.data.entries.delete(`${groupKey}.t`);
+    const members = ordered ? [...join].sort((a, b) => a.score - b.score || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0)) : join;
+    return members.map((m) => m.value);
   }
 
   async delete(keys: readonly string[]): Promise<void> {

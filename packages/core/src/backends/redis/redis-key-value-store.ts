@@ -55,8 +55,40 @@ end
 return out
 `;
 
+// Celery's chord join (celery/backends/redis.py on_chord_part_return) in one atomic step. KEYS: .j, .t, .s;
+// ARGV: score ('+inf' for no index), member, ttl (0 = none), '1' ordered (ZSET) / '0' (list).
+// Fires once: only the call whose new member completes the count returns the members (and deletes
+// the keys), so a redelivered header task cannot run the body twice.
+const CHORD_ADD_LUA = `
+local ordered = ARGV[4] == '1'
+local added, count
+if ordered then
+  added = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+  count = redis.call('ZCOUNT', KEYS[1], '-inf', '+inf')
+else
+  count = redis.call('RPUSH', KEYS[1], ARGV[2])
+  added = 1
+end
+local total = redis.call('GET', KEYS[3])
+local extra = redis.call('GET', KEYS[2])
+local ttl = tonumber(ARGV[3])
+if ttl and ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+end
+if added == 1 and total and count == tonumber(total) + tonumber(extra or '0') then
+  local members
+  if ordered then members = redis.call('ZRANGE', KEYS[1], 0, -1) else members = redis.call('LRANGE', KEYS[1], 0, count - 1) end
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return members
+end
+return false
+`;
+
 interface ScriptCommands {
   celeriacSetAndPublish(numKeys: number, ...args: Array<string | number | Buffer>): Promise<number[]>;
+  celeriacChordAddBuffer(...args: Array<string | number | Buffer>): Promise<Buffer[] | null>;
 }
 
 interface PendingStore {
@@ -105,6 +137,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.client.on('error', (err: Error) => (this.lastSocketError = err));
     this.client.on('ready', () => (this.lastSocketError = undefined));
     this.client.defineCommand('celeriacSetAndPublish', { lua: SET_AND_PUBLISH_LUA });
+    this.client.defineCommand('celeriacChordAdd', { lua: CHORD_ADD_LUA, numberOfKeys: 3 });
   }
 
   private wrap(what: string, thrown: unknown): BackendError {
@@ -176,6 +209,16 @@ export class RedisKeyValueStore implements KeyValueStore {
       (flags) => batch.forEach((p, i) => p.resolve(flags[i] === 1)),
       (err: unknown) => batch.forEach((p) => p.reject(err)),
     );
+  }
+
+  chordAdd(groupKey: string, score: number | null, member: Buffer, ttlSeconds: number, ordered: boolean): Promise<Buffer[] | null> {
+    const key = this.keyPrefix + groupKey;
+    const scripts = this.client as unknown as ScriptCommands;
+    const ttl = ttlSeconds > 0 ? Math.ceil(ttlSeconds) : 0;
+    return this.run('chord join', async () => {
+      const members = await scripts.celeriacChordAddBuffer(`${key}.j`, `${key}.t`, `${key}.s`, score === null ? '+inf' : String(score), member, ttl, ordered ? '1' : '0');
+      return members ?? null;
+    });
   }
 
   async delete(keys: readonly string[]): Promise<void> {

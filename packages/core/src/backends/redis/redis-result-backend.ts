@@ -54,6 +54,7 @@ export class RedisResultBackend extends KeyValueResultBackend {
     super(new RedisKeyValueStore({ url: options.url, keyPrefix: resultKeyPrefix(options.keyPrefix) }), {
       expires: options.expires,
       serializer: options.serializer,
+      chordOrdered: options.chordOrdered,
     });
   }
 }
