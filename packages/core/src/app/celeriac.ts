@@ -85,7 +85,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
    */
   signature<TArgs extends unknown[] = unknown[], TResult = unknown>(name: string, args: TArgs | [] = [], options: ApplyOptions = {}): Signature<TArgs, TResult, unknown[]> {
     const { kwargs, ...rest } = options;
-    return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest as Record<string, unknown>) }, () => this);
+    return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest) }, () => this);
   }
 
   /** @internal CanvasHost: sends the messages of plain signatures (one pipelined publish). */

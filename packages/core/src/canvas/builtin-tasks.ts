@@ -61,7 +61,7 @@ export function registerBuiltinTasks(define: Define, host: WorkflowHost, workflo
     async function (this: TaskContext) {
       const task = localTask(host, arg(this, 0, 'task'));
       const out: unknown[] = [];
-      for (const item of items(arg(this, 1, 'it'), 'celery.starmap')) out.push(await task(...(Array.isArray(item) ? item : [item])));
+      for (const item of items(arg(this, 1, 'it'), 'celery.starmap')) out.push(await task(...(Array.isArray(item) ? (item as unknown[]) : [item])));
       return out;
     },
     raw,

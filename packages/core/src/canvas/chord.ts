@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../errors';
 import type { SignatureDict } from '../protocol/message-v2';
 import type { AsyncResult } from '../result/async-result';
-import { GroupResult } from '../result/group-result';
+import { type GroupResult } from '../result/group-result';
 import { toResultTuple } from '../result/result-tuple';
 import type { ApplyOptions } from '../task/task-options';
 import { Group, setGroupLifter, type ResultsOf } from './group';

@@ -9,7 +9,6 @@ import { Chord } from './chord';
 import { ChunksSignature, MapSignature } from './chunks';
 import { Group } from './group';
 import { Signature, type AnySignature, type HostRef } from './signature';
-import type { WireOptions } from './signature-options';
 
 const MODELLED = new Set(['task', 'args', 'kwargs', 'options', 'subtask_type', 'immutable']);
 
@@ -19,8 +18,8 @@ export function signatureFromDict(value: SignatureDict | AnySignature, host?: Ho
   if (!value || typeof value !== 'object' || typeof value.task !== 'string') {
     throw new DecodeError(`Not a signature: ${JSON.stringify(value)?.slice(0, 200)}`);
   }
-  const options = (value.options && typeof value.options === 'object' ? { ...value.options } : {}) as WireOptions;
-  const kwargs = (value.kwargs && typeof value.kwargs === 'object' ? value.kwargs : {}) as Record<string, unknown>;
+  const options = (value.options && typeof value.options === 'object' ? { ...value.options } : {});
+  const kwargs = (value.kwargs && typeof value.kwargs === 'object' ? value.kwargs : {});
   const extras: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (!MODELLED.has(k)) extras[k] = v;
   const init = { immutable: value.immutable === true, extras };

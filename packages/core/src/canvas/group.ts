@@ -67,7 +67,7 @@ export class Group<TResults = unknown[]> extends Signature<[], TResults, unknown
   }
 
   override applyAsync(args?: unknown[], options?: ApplyOptions): Promise<GroupResult<TResults>> {
-    return super.applyAsync(args as [], options) as Promise<GroupResult<TResults>>;
+    return super.applyAsync(args, options) as Promise<GroupResult<TResults>>;
   }
 
   override async run(args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult<unknown>> {
@@ -76,7 +76,7 @@ export class Group<TResults = unknown[]> extends Signature<[], TResults, unknown
     const groupId = typeof merged.task_id === 'string' ? merged.task_id : randomUUID();
     const shared: WireOptions = {};
     for (const [k, v] of Object.entries(merged)) if (!GROUP_ONLY.includes(k)) shared[k] = v;
-    const results: Array<AsyncResult<unknown>> = new Array(this.tasks.length);
+    const results = new Array<AsyncResult<unknown>>(this.tasks.length);
     if (host.conf.taskAlwaysEager) {
       for (const [i, t] of this.tasks.entries()) results[i] = await t.run(args, kwargs, { ...shared, group_id: groupId });
       return new GroupResult(groupId, results, host);

@@ -88,5 +88,5 @@ export function fromWireOptions(options: WireOptions): SendOptions {
         apply[FROM_WIRE[key] ?? key] = value;
     }
   }
-  return { apply: apply as ApplyOptions, embed };
+  return { apply: apply, embed };
 }

@@ -2,8 +2,11 @@
  * Type-level helpers for signatures: partial application (which arguments a signature still needs)
  * and chain checking (each step's first missing argument must accept the previous step's result).
  */
+/** `unknown` (an untyped task, a task known only by name) checks as anything, so it never blocks a chain. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loosen<R> = unknown extends R ? any : R;
 /** What a signature returns. */
-export type ResultOf<S> = S extends { readonly __types?: { result: infer R } } ? R : unknown;
+export type ResultOf<S> = S extends { readonly __types?: { result: infer R } } ? Loosen<R> : unknown;
 /** The leading arguments a signature still needs. */
 export type MissingOf<S> = S extends { readonly __types?: { missing: infer M } } ? M : unknown[];
 

@@ -143,7 +143,7 @@ export class Signature<TArgs extends unknown[] = unknown[], TResult = unknown, T
   /** @internal */
   appendOption(key: 'link' | 'link_error', dict: SignatureDict): void {
     const current = this.options[key];
-    const list = Array.isArray(current) ? current : current ? [current] : [];
+    const list: unknown[] = Array.isArray(current) ? (current as unknown[]) : current ? [current] : [];
     this.options[key] = [...list, dict];
   }
 
@@ -167,7 +167,7 @@ export class Signature<TArgs extends unknown[] = unknown[], TResult = unknown, T
   /** Sends the task: partial `args` are prepended, `options.kwargs` merged, options override the signature's. */
   applyAsync(args?: TMissing | [], options: ApplyOptions = {}): Promise<AsyncResult<TResult>> {
     const { kwargs, ...rest } = options;
-    return this.run((args ?? []) as unknown[], kwargs ?? {}, toWireOptions(rest as Record<string, unknown>)) as Promise<AsyncResult<TResult>>;
+    return this.run((args ?? []) as unknown[], kwargs ?? {}, toWireOptions(rest)) as Promise<AsyncResult<TResult>>;
   }
 
   /** @internal Sends this signature with partial arguments and extra options (dict form). */

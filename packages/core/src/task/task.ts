@@ -51,6 +51,7 @@ export interface TaskMethods<TArgs extends unknown[], TResult> {
   s(...args: TArgs): Signature<TArgs, TResult, []>;
   s<A extends ProperSuffixes<TArgs>>(...args: A): Signature<A, TResult, DropLast<TArgs, A>>;
   /** An immutable signature: it ignores arguments it is called with (a chain step that does not take the previous result). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an immutable signature takes (and ignores) anything
   si(...args: TArgs): Signature<TArgs, TResult, any[]>;
   /** A signature with call options (queue, countdown, link...) and kwargs. */
   signature(args: TArgs, options?: ApplyOptions): Signature<TArgs, TResult, []>;
@@ -124,7 +125,7 @@ export function createTask<TArgs extends unknown[], TResult>(
     },
     signature(args: unknown[] = [], callOptions: ApplyOptions = {}) {
       const { kwargs, ...rest } = callOptions;
-      return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest as Record<string, unknown>) }, caller);
+      return new Signature({ task: name, args, kwargs: kwargs ?? {}, options: toWireOptions(rest) }, caller);
     },
     map(items: Iterable<unknown>) {
       return new MapSignature('xmap', { task: name, args: [], kwargs: {}, options: {}, subtask_type: null, immutable: false }, [...items], {}, caller);
