@@ -120,7 +120,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
 
   /** The result backend, or null when resultBackend is unset. */
   backendOrNull(): ResultBackend | null {
-    if (this.backendInstance === undefined) this.backendInstance = resolveBackend(this.conf);
+    if (this.backendInstance === undefined) this.backendInstance = resolveBackend(this.conf, { oid: this.oid });
     return this.backendInstance;
   }
 

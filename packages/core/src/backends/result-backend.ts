@@ -32,6 +32,8 @@ export interface ResultBackend {
   getMetaMany(taskIds: readonly string[]): Promise<Array<ResultMeta | null>>;
   /** Resolves with the first ready state (SUCCESS/FAILURE/REVOKED). */
   waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
+  /** False when the backend cannot join chords at all (rpc://). */
+  readonly supportsChords?: boolean;
   /** Optional: start listening for a task's result as it is sent (before anyone waits for it). */
   prepareWait?(taskId: string): void;
   /** Deletes the stored state. */

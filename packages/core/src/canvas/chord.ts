@@ -94,6 +94,7 @@ export class Chord<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
     }
     const backend = host.backendOrNull();
     if (!backend) throw new ConfigError('resultBackend', 'A chord needs a result backend to join its header: set resultBackend (redis://, memory://).');
+    if (backend.supportsChords === false) throw new ConfigError('resultBackend', 'The rpc:// result backend cannot join chords (as in Celery): use the Redis result backend for chords.');
 
     // The body carries what follows the chord: the rest of a chain, callbacks, an outer chord's membership.
     let body = this.body;

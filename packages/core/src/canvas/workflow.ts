@@ -165,6 +165,7 @@ export class Workflow {
         dateDone: dateDoneNow(),
         ...(typeof sig.options.group_id === 'string' ? { groupId: sig.options.group_id } : {}),
         ...(typeof sig.options.parent_id === 'string' ? { parentId: sig.options.parent_id } : {}),
+        ...(typeof sig.options.reply_to === 'string' ? { replyTo: sig.options.reply_to, correlationId: id } : {}),
       });
     }
     const chord = sig.options.chord as SignatureDict | undefined;

@@ -24,6 +24,9 @@ export interface ResultMeta {
   worker?: string;
   retries?: number;
   queue?: string;
+  /** Not stored: where an rpc:// backend sends the state (the task message's reply_to / correlation_id). */
+  replyTo?: string | null;
+  correlationId?: string;
 }
 
 /** The document to store, in Python's key order. */

@@ -73,6 +73,10 @@ export class Executor {
     };
     if (message.group) meta.groupId = message.group;
     if (message.parentId) meta.parentId = message.parentId;
+    if (message.replyTo) {
+      meta.replyTo = message.replyTo;
+      meta.correlationId = message.correlationId;
+    }
     if (this.host.conf.resultExtended) {
       meta.name = message.task;
       meta.args = message.args;

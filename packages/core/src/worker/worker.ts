@@ -249,7 +249,16 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (id) {
       await app
         .backendOrNull()
-        ?.storeResult({ taskId: id, status: FAILURE, result: toExceptionDict(error), traceback: error.stack ?? null, children: [], dateDone: dateDoneNow() })
+        ?.storeResult({
+          taskId: id,
+          status: FAILURE,
+          result: toExceptionDict(error),
+          traceback: error.stack ?? null,
+          children: [],
+          dateDone: dateDoneNow(),
+          replyTo: delivery.message.properties.replyTo ?? null,
+          correlationId: delivery.message.properties.correlationId ?? id,
+        })
         .catch((e: unknown) => app.logger.error({ err: e }, 'Could not store the failure of an invalid message'));
     }
     await delivery.reject({ requeue: false });
