@@ -59,9 +59,21 @@ export class GroupResult<T = unknown[]> extends AsyncResult<T> {
     return this.get(options);
   }
 
-  /** Every member's state (nested groups count as one member, with their derived state). */
+  /** Every member's state (nested groups count as one member, with their derived state); plain members in one MGET. */
   async memberStates(): Promise<TaskState[]> {
-    return Promise.all(this.results.map((r) => r.state()));
+    const states = new Array<TaskState>(this.results.length);
+    const plain: number[] = [];
+    await Promise.all(
+      this.results.map(async (r, i) => {
+        if (r.constructor === AsyncResult) plain.push(i);
+        else states[i] = await r.state();
+      }),
+    );
+    if (plain.length) {
+      const metas = await this.backend().getMetaMany(plain.map((i) => this.results[i]!.id));
+      plain.forEach((i, k) => (states[i] = metas[k]?.status ?? PENDING));
+    }
+    return states;
   }
 
   /** SUCCESS when all succeeded, FAILURE when one failed or was revoked, PENDING otherwise. */
