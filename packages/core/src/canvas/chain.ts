@@ -14,9 +14,9 @@ import type { AsyncResult } from '../result/async-result';
 import type { ApplyOptions } from '../task/task-options';
 import { Chord } from './chord';
 import { Group } from './group';
-import { Signature, type AnySignature, type HostRef, type SignatureInit } from './signature';
+import { Signature, setChainMaker, type AnySignature, type HostRef, type SignatureInit } from './signature';
 import type { WireOptions } from './signature-options';
-import type { CheckChain, Last, MissingOf, ResultOf } from './signature-types';
+import type { CheckChain, Last, MissingOf, ResultOf, StepFor } from './signature-types';
 
 export class Chain<TResult = unknown, TMissing extends unknown[] = unknown[]> extends Signature<[], TResult, TMissing> {
   tasks: AnySignature[];
@@ -40,8 +40,11 @@ export class Chain<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
     return { ...super.toDict(), kwargs: { ...this.kwargs, tasks: this.tasks.map((t) => t.toDict()) } };
   }
 
-  /** Adds a step (Celery's `|`). Returns a new chain. */
-  then<S extends AnySignature>(next: S): Chain<ResultOf<S>, TMissing> {
+  /**
+   * Adds a step (Celery's `chain | sig`); returns a new chain. Named pipe, not then: an object with a
+   * `then` method is a thenable, and `await` on it would never settle.
+   */
+  override pipe<S extends AnySignature>(next: S & StepFor<S, TResult>): Chain<ResultOf<S>, TMissing> {
     return new Chain([...this.tasks, next], { ...this.options }, this.hostRef);
   }
 
@@ -140,3 +143,5 @@ function prepareSteps(tasks: readonly AnySignature[]): AnySignature[] {
 export function chain<S extends [AnySignature, ...AnySignature[]]>(...steps: S & CheckChain<S>): Chain<ResultOf<Last<S>>, MissingOf<S[0]>> {
   return new Chain(steps as AnySignature[]);
 }
+
+setChainMaker((steps) => new Chain(steps));

@@ -24,6 +24,9 @@ export interface ChainStepMismatch<Got, Want> {
 }
 
 type StepOk<H, Prev> = MissingOf<H> extends [infer First, ...unknown[]] ? ([Prev] extends [First] ? H : ChainStepMismatch<Prev, First>) : H;
+/** `next` itself when it can follow a step returning `Prev`, else a mismatch marker (a compile error). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StepFor<Next, Prev> = StepOk<Next, unknown extends Prev ? any : Prev>;
 
 /** The steps as given, with a mismatch marker in place of any step that cannot take its predecessor's result. */
 export type CheckChain<S extends readonly unknown[], Prev = never, IsFirst = true> = S extends readonly [infer H, ...infer R]

@@ -13,6 +13,7 @@ import { AsyncResult } from '../result/async-result';
 import type { ApplyOptions } from '../task/task-options';
 import type { CanvasHost, TaskSend } from './canvas-host';
 import { fromWireOptions, toWireOptions, type WireOptions } from './signature-options';
+import type { ResultOf, StepFor } from './signature-types';
 
 /** Options a signature carries or a call adds: the call options of `applyAsync`, link/linkError included. */
 export type SignatureOptions = Omit<ApplyOptions, 'kwargs'>;
@@ -203,6 +204,15 @@ export class Signature<TArgs extends unknown[] = unknown[], TResult = unknown, T
     return this;
   }
 
+  /**
+   * A chain of this signature and `next` (Celery's `a | b`): `next` gets this one's result first.
+   * Named pipe, not then, so that a signature is never mistaken for a promise.
+   */
+  pipe<S extends AnySignature>(next: S & StepFor<S, TResult>): Signature<[], ResultOf<S>, TMissing> {
+    if (!makeChain) throw new Error('canvas/chain.ts is not loaded');
+    return makeChain([this, next]) as Signature<[], ResultOf<S>, TMissing>;
+  }
+
   /** Celery's dict form. */
   toDict(): SignatureDict {
     return { task: this.task, args: this.args, kwargs: this.kwargs, options: this.options, subtask_type: this.subtaskType, immutable: this.immutable, ...this.extras };
@@ -215,6 +225,14 @@ export class Signature<TArgs extends unknown[] = unknown[], TResult = unknown, T
   toString(): string {
     return `${this.task}(${this.args.map((a) => JSON.stringify(a)).join(', ')})`;
   }
+}
+
+/** Set by chain.ts (Chain extends Signature, so signature.ts cannot import it). */
+let makeChain: ((steps: AnySignature[]) => AnySignature) | undefined;
+
+/** @internal */
+export function setChainMaker(fn: (steps: AnySignature[]) => AnySignature): void {
+  makeChain = fn;
 }
 
 /** Options hold nested dicts (link, chord): copy them so a clone never shares them. */

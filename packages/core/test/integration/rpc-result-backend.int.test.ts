@@ -116,8 +116,9 @@ test('we read what a Python Celery rpc backend sends', async () => {
 test('chords and saved groups are refused with a clear error, as in Celery', async () => {
   const app = new Celeriac({ brokerUrl: vhost.url, resultBackend: 'rpc://', logger: createLogger('silent') });
   const add = app.task('t.add', async (x: number, y: number) => x + y);
+  const xsum = app.task('t.xsum', async (values: number[]) => values.length);
   try {
-    await expect(chord([add.s(1, 1)], add.s(1)).applyAsync()).rejects.toThrow(ConfigError);
+    await expect(chord([add.s(1, 1)], xsum.s()).applyAsync()).rejects.toThrow(ConfigError);
     await expect(new GroupResult('g', [], app).save()).rejects.toThrow(/cannot save groups/);
   } finally {
     await app.close();

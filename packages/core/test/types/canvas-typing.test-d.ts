@@ -40,6 +40,11 @@ async function calls(): Promise<void> {
   // @ts-expect-error xsum takes number[], len returns a number
   chain(shout.s('a'), len.s(), xsum.s());
 
+  // The fluent form checks the same way.
+  const piped: number = await (await add.s(1, 2).pipe(mul.s(10)).applyAsync()).get();
+  // @ts-expect-error shout takes a string
+  add.s(1, 2).pipe(shout.s());
+
   // Groups: results as a tuple (or an array when built from a list).
   const g = group(add.s(1, 1), shout.s('a'));
   assertTrue<Equals<typeof g, Group<[number, string]>>>();

@@ -191,11 +191,16 @@ describe('what chain, group and chord send', () => {
     expect(sent[0]!.embed.chain).toHaveLength(3);
   });
 
-  it('the fluent then() adds steps', async () => {
+  it('the fluent pipe() adds steps, and a chain is never mistaken for a promise', async () => {
     const { add, mul } = defs();
-    const c = chain(add.s(1, 2)).then(mul.s(3)).then(add.s(4));
+    const c = chain(add.s(1, 2)).pipe(mul.s(3)).pipe(add.s(4));
     expect(c).toBeInstanceOf(Chain);
     expect(c.tasks.map((t) => t.args)).toEqual([[1, 2], [3], [4]]);
+    const fromSig = add.s(1, 1).pipe(mul.s(5));
+    expect(fromSig).toBeInstanceOf(Chain);
+    expect((fromSig as Chain).tasks).toHaveLength(2);
+    // Awaiting a signature gives the signature back (it has no then()).
+    await expect(Promise.resolve(c)).resolves.toBe(c);
   });
 
   it('a group followed by a step in a chain becomes a chord in embed.chain (as 22_chain_with_group_in_middle)', async () => {
