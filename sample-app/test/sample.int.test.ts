@@ -53,6 +53,16 @@ it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM
   const report = await poll(`${base}/tasks/${taskId}`, (b) => b.state === 'SUCCESS');
   expect(report.result).toEqual({ words: 8, top: [['the', 3], ['and', 2]] });
 
+  // A chord: three analyze tasks in parallel, then one merge of their reports.
+  const batch = await fetch(`${base}/reports/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['a b a', 'b c b', 'c a c'] }) });
+  expect(batch.status).toBe(202);
+  const { taskId: mergedId, parts } = (await batch.json()) as { taskId: string; parts: string[] };
+  expect(parts).toHaveLength(3);
+  const merged = await poll(`${base}/tasks/${mergedId}`, (b) => b.state === 'SUCCESS');
+  expect(merged.result).toEqual({ words: 9, top: [['a', 3], ['b', 3], ['c', 3]] });
+  const part = await poll(`${base}/tasks/${parts[0]!}`, (b) => b.state === 'SUCCESS');
+  expect(part.result).toEqual({ words: 3, top: [['a', 2], ['b', 1]] });
+
   const bad = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text": 42}' });
   expect(bad.status).toBe(400);
 

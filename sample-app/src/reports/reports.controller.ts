@@ -1,4 +1,4 @@
-import { type Celeriac, RemoteTaskError } from '@celeriac/core';
+import { type Celeriac, type GroupResult, RemoteTaskError, chord } from '@celeriac/core';
 import { InjectCeleriac, InjectTasks, type TaskProxy } from '@celeriac/nestjs';
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ReportsTasks } from './reports.tasks';
@@ -18,6 +18,20 @@ export class ReportsController {
     const top = typeof body.top === 'number' ? body.top : 3;
     const result = await this.reports.analyze.delay(body.text, top); // typed from ReportsTasks.analyze
     return { taskId: result.id };
+  }
+
+  /** A workflow: one analyze task per text, in parallel, then one merge of their reports (a chord). */
+  @Post('reports/batch')
+  @HttpCode(202)
+  async batch(@Body() body: { texts?: unknown }): Promise<{ taskId: string; parts: string[] }> {
+    const texts = body?.texts;
+    if (!Array.isArray(texts) || !texts.length || !texts.every((t) => typeof t === 'string')) throw new BadRequestException('"texts" must be a non-empty list of strings');
+    const workflow = chord(
+      texts.map((text: string) => this.reports.analyze.s(text, 5)),
+      this.reports.merge.s(3), // typed: merge's first parameter takes the list of analyze results
+    );
+    const result = await workflow.applyAsync();
+    return { taskId: result.id, parts: (result.parent as GroupResult).results.map((r) => r.id) };
   }
 
   @Post('reports/export/:name')

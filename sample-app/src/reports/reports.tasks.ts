@@ -21,6 +21,15 @@ export class ReportsTasks {
     return { words: this.stats.words(text), top: this.stats.topWords(text, top) };
   }
 
+  /** A chord body: merges the reports of a batch (see POST /reports/batch). */
+  @Task('reports.merge')
+  async merge(reports: TextReport[], top: number = 3): Promise<TextReport> {
+    const counts = new Map<string, number>();
+    for (const r of reports) for (const [word, n] of r.top) counts.set(word, (counts.get(word) ?? 0) + n);
+    const merged = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, top);
+    return { words: reports.reduce((sum, r) => sum + r.words, 0), top: merged };
+  }
+
   /** Fails twice, then succeeds: retries re-publish the same task id after the countdown. */
   @Task('reports.flaky_export', { maxRetries: 5 })
   async flakyExport(name: string): Promise<string> {
