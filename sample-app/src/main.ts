@@ -11,6 +11,7 @@ async function bootstrap(): Promise<void> {
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   console.log(`Celeriac sample listening on ${url} (broker ${process.env.CELERIAC_BROKER_URL ?? 'memory://sample'})`);
   console.log(`  curl -X POST ${url}/reports/analyze -H 'content-type: application/json' -d '{"text":"the quick brown fox jumps over the lazy dog the end"}'`);
+  console.log(`  curl -X POST ${url}/reports/batch -H 'content-type: application/json' -d '{"texts":["a b a","b c b","c a c"]}'`);
   console.log(`  curl -X POST ${url}/reports/export/sales`);
   console.log(`  curl ${url}/tasks/<taskId>`);
   console.log('Ctrl+C stops it (the worker drains first).');
