@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BULLMQ_DB, CELERIAC_DB, JOB_NAME, bullConnection, celeriacUrl, deleteByPattern, loadBullmq, loadCeleriac, loadIoredis, makeCeleriacApp, nowMs, redisBase, withTimeout,
 } from './lib.mjs';
+import { canvasConfig, canvasFinalCleanup, canvasReport, phaseCanvas } from './canvas.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -56,11 +57,14 @@ const cfg = {
   enqueueCapMs: intEnv('BENCH_ENQUEUE_CAP_S', 30) * 1000,
   throughputCapMs: intEnv('BENCH_THROUGHPUT_CAP_S', 45) * 1000,
   roundtripCapMs: intEnv('BENCH_ROUNDTRIP_CAP_S', 45) * 1000,
-  libs: listEnv('BENCH_ONLY', LIBS),
-  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip']),
+  libs: listEnv('BENCH_ONLY', [...LIBS, 'celery']).filter((l) => LIBS.includes(l)),
+  pyCelery: listEnv('BENCH_ONLY', [...LIBS, 'celery']).includes('celery'),
+  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip', 'canvas']),
   tpCases: listEnv('BENCH_THROUGHPUT', TP_CASES),
   cpuProfDir: process.env.BENCH_CPU_PROF || '',
 };
+cfg.canvas = canvasConfig(intEnv, cfg.repeat, cfg.prefetchMultiplier);
+let canvasResults;
 
 const runId = `${Date.now().toString(36)}-${process.pid}`;
 /** Every Celeriac key of this run starts with this (DB 14); every BullMQ queue name too (DB 15). */
@@ -401,7 +405,7 @@ function machineInfo(redis) {
     `- Node ${process.version}; Redis ${redis.version ?? '?'} (${redis.mode ?? '?'}) at ${redisBase()} (Celeriac DB ${CELERIAC_DB}, BullMQ DB ${BULLMQ_DB})`,
     `- @celeriac/core ${coreVersion}; bullmq ${bullVersion}`,
     `- N=${nf(cfg.n)}, throughput best of ${cfg.repeat} run(s) per case, round trip ${nf(cfg.rt)} iterations after ${cfg.rtWarmup} warm-up (worker in a child process, concurrency ${cfg.rtConcurrency}), prefetch multiplier ${cfg.prefetchMultiplier}${cfg.cpuProfDir ? `, **CPU profiling on (${cfg.cpuProfDir}): worker numbers are slowed down**` : ''}`,
-    `- Libraries: ${cfg.libs.join(', ')}; cases: ${cfg.cases.join(', ')}${cfg.cases.includes('throughput') ? ` (${cfg.tpCases.join(', ')})` : ''}`,
+    `- Libraries: ${[...cfg.libs, ...(cfg.pyCelery && cfg.cases.includes('canvas') ? ['Python Celery (canvas only)'] : [])].join(', ')}; cases: ${cfg.cases.join(', ')}${cfg.cases.includes('throughput') ? ` (${cfg.tpCases.join(', ')})` : ''}`,
   ].join('\n');
 }
 
@@ -421,6 +425,7 @@ async function finalCleanup() {
   } catch (err) {
     errors.push(`final cleanup bullmq: ${err?.message ?? err}`);
   }
+  await canvasFinalCleanup({ redisClient, errors });
   await Promise.all(Object.values(redisClients).map((r) => r.quit().catch(() => r.disconnect())));
 }
 
@@ -460,6 +465,10 @@ async function main() {
       for (let rep = 0; rep < cfg.repeat; rep++) for (const c of cfg.tpCases) for (const lib of cfg.libs) await phaseThroughput(lib, c, rep);
     }
     if (cfg.cases.includes('roundtrip')) for (const lib of cfg.libs) await phaseRoundtrip(lib);
+    if (cfg.cases.includes('canvas')) {
+      const ctx = { ccfg: cfg.canvas, runId, celeriacRunPrefix, runChild, children, redisClient, log, capFor, errors };
+      canvasResults = await phaseCanvas(ctx, { celeriac: cfg.libs.includes('celeriac'), py: cfg.pyCelery });
+    }
   } catch (err) {
     errors.push(String(err?.stack ?? err));
   } finally {
@@ -477,13 +486,18 @@ async function main() {
     '',
     info,
     '',
-    table,
-    '',
-    'ratio > 1 means Celeriac is better: Celeriac/BullMQ for rates, BullMQ/Celeriac for latency and memory. ' +
-      'Throughput: queue pre-filled with N messages, timed from worker start to N tasks finished, one fresh child process per case. ' +
-      'Peak RSS sampled every 50 ms in the worker child.',
-    '',
+    ...(cfg.cases.some((c) => c !== 'canvas')
+      ? [
+          table,
+          '',
+          'ratio > 1 means Celeriac is better: Celeriac/BullMQ for rates, BullMQ/Celeriac for latency and memory. ' +
+            'Throughput: queue pre-filled with N messages, timed from worker start to N tasks finished, one fresh child process per case. ' +
+            'Peak RSS sampled every 50 ms in the worker child.',
+          '',
+        ]
+      : []),
     ...(details.length ? ['## Details', '', mdTable(['library', 'case', 'measured', 'memory'], details), ''] : []),
+    ...(canvasResults ? canvasReport(canvasResults, cfg.canvas, { nf, mdTable }) : []),
     ...(errors.length ? ['## Errors', '', ...errors.map((e) => `- ${e.split('\n')[0]}`), ''] : []),
   ].join('\n');
   console.log(md);

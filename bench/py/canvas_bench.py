@@ -8,9 +8,11 @@ For each of warm-up (untimed) and `repeat` timed rounds: one chord, then one cha
          the body's result has been read ({"n": chordSize, "sum": ...} is checked).
   chain: chain(inc.s(0), inc.s() x (chainLength - 1)); timed from apply_async() until the last
          result has been read (== chainLength is checked).
-The canvas objects are built before the clock starts. Every task and group id this client created
-is appended to idsFile (one per line, "t <id>" or "g <id>") once each round ends (also when it fails), so the
-orchestrator can delete exactly those result keys. The last stdout line is the JSON report.
+The canvas objects are built and frozen (ids assigned; apply_async keeps them) before the clock
+starts, and their task and group ids are appended to idsFile (one per line, "t <id>" or "g <id>"),
+so the orchestrator can delete exactly those result keys even if this process is killed mid-run
+(the ids of the results are appended again after each round). The last stdout line is the JSON
+report.
 """
 import json
 import sys
@@ -45,6 +47,7 @@ def record_ids(res):
 
 def run_chord():
     sig = chord([noop.s(i) for i in range(N)], tsum.s())
+    record_ids(sig.freeze())
     t0 = time.perf_counter()
     res = sig.apply_async()
     try:
@@ -60,6 +63,7 @@ def run_chord():
 
 def run_chain():
     sig = chain(inc.s(0), *[inc.s() for _ in range(L - 1)])
+    record_ids(sig.freeze())
     t0 = time.perf_counter()
     res = sig.apply_async()
     try:
