@@ -55,3 +55,7 @@ export { signatureFromDict } from './canvas/from-dict';
 export type { ResultOf, MissingOf, CheckChain, ChainStepMismatch } from './canvas/signature-types';
 export { GroupResult } from './result/group-result';
 export { toResultTuple, fromResultTuple, type ResultTuple } from './result/result-tuple';
+
+export { Control, Inspect, type BroadcastOptions, type ControlReply } from './control/control';
+export { RevokedTasks, type RevokedTasksOptions } from './worker/revoked-tasks';
+export { RpcResultBackend, type RpcResultBackendOptions } from './backends/rpc/rpc-result-backend';

@@ -29,6 +29,7 @@ import type { TaskSend } from '../canvas/canvas-host';
 import { Signature } from '../canvas/signature';
 import { toWireOptions } from '../canvas/signature-options';
 import { Workflow } from '../canvas/workflow';
+import { Control } from '../control/control';
 import type { SignatureDict, TaskEmbed } from '../protocol/message-v2';
 import { autodiscover, type AutodiscoverOptions } from './autodiscover';
 import { publishWithRetry } from './publish-retry';
@@ -59,6 +60,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   private readonly origin = `gen${process.pid}@${osHostname()}`;
   private eagerExecutor: Executor | undefined;
   private workflowInstance: Workflow | undefined;
+  private controlInstance: Control | undefined;
 
   constructor(options: CeleriacOptions = {}) {
     const { logger, ...settings } = options;
@@ -66,6 +68,16 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     this.logger = logger ?? createLogger(this.conf.workerLogLevel, this.conf.main ?? 'celeriac');
     registerBuiltinTasks((name, fn, opts) => this.task(name, fn, opts), this, () => this.workflow());
     attachSharedTaskHost(this);
+  }
+
+  /** Remote control of the workers (Celery's app.control): revoke, ping, inspect, shutdown. */
+  get control(): Control {
+    return (this.controlInstance ??= new Control(this));
+  }
+
+  /** @internal ResultSource: AsyncResult.revoke() */
+  async revokeTasks(ids: readonly string[], options: { terminate?: boolean; signal?: string }): Promise<void> {
+    await this.control.revoke(ids, options);
   }
 
   /** @internal What workers do for the canvas after a task (callbacks, chains, chord joins, errbacks). */

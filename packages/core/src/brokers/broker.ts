@@ -113,6 +113,12 @@ export interface Broker {
   consume(queues: readonly string[], handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription>;
   /** Removes every waiting message of a queue; returns how many. */
   purge(queue: string): Promise<number>;
+  /**
+   * Removes a queue, its messages and its binding (Kombu's `queue_delete`): how a remote-control
+   * client drops its reply queue. Optional: brokers whose temporary queues delete themselves
+   * (AMQP auto-delete) may leave it out.
+   */
+  deleteQueue?(queue: QueueDeclaration): Promise<void>;
   /** Messages waiting in a queue (all priorities). */
   queueLength(queue: string): Promise<number>;
   /** Driver errors worth a retry or reconnect (Kombu's connection_errors). */

@@ -24,6 +24,8 @@ export interface GetOptions {
 /** Where results come from. Implemented by the app. */
 export interface ResultSource {
   resultBackend(): ResultBackend;
+  /** Broadcasts a revoke to every worker (app.control.revoke). */
+  revokeTasks?(ids: readonly string[], options: { terminate?: boolean; signal?: string }): Promise<void>;
 }
 
 /** Set by result-tuple.ts (it builds GroupResults, which extend this class, so it cannot be imported here). */
@@ -112,6 +114,20 @@ export class AsyncResult<T = unknown> {
     const done = (await this.meta())?.dateDone;
     if (!done) return null;
     return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(done) ? done : done + 'Z');
+  }
+
+  /**
+   * Revokes the task on every worker: it will not start (REVOKED is stored); with `terminate` a
+   * running one is stopped too (its AbortSignal fires).
+   */
+  async revoke(options: { terminate?: boolean; signal?: string } = {}): Promise<void> {
+    if (!this.source?.revokeTasks) throw new ConfigError('revoke', 'This result has no app to revoke through; create it with app.asyncResult(id).');
+    await this.source.revokeTasks(this.revokeIds(), options);
+  }
+
+  /** @internal The ids a revoke covers (a group: its members). */
+  revokeIds(): string[] {
+    return [this.id];
   }
 
   /** Deletes the stored result. */

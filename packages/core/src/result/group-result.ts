@@ -54,6 +54,11 @@ export class GroupResult<T = unknown[]> extends AsyncResult<T> {
     return values as T;
   }
 
+  /** Every member (nested groups included) is revoked. */
+  override revokeIds(): string[] {
+    return this.results.flatMap((r) => r.revokeIds());
+  }
+
   /** Same as get() (Celery's join). */
   join(options: GetOptions = {}): Promise<T> {
     return this.get(options);

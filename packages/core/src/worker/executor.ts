@@ -6,12 +6,12 @@
 import type { CeleriacSettings } from '../app/settings';
 import type { ResultBackend } from '../backends/result-backend';
 import type { DeliveryInfo } from '../brokers/broker';
-import { Ignore, Reject, Retry, SoftTimeLimitExceededError, TimeLimitExceededError, toError } from '../errors';
+import { Ignore, Reject, Retry, SoftTimeLimitExceededError, TaskRevokedError, TimeLimitExceededError, toError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { toExceptionDict } from '../protocol/exception-codec';
 import type { TaskMessage } from '../protocol/message-v2';
 import { dateDoneNow, type ResultMeta } from '../protocol/result-meta';
-import { FAILURE, IGNORED, READY_STATES, REJECTED, RETRY, STARTED, SUCCESS } from '../result/states';
+import { FAILURE, IGNORED, READY_STATES, REJECTED, RETRY, REVOKED, STARTED, SUCCESS } from '../result/states';
 import { bindKwargs } from '../task/params';
 import type { AnyTask } from '../task/task';
 import { runInTaskContext, TaskContext } from '../task/task-context';
@@ -38,6 +38,7 @@ export type Outcome =
   | { state: typeof FAILURE; error: unknown; runtimeMs: number; expected: boolean }
   | { state: typeof RETRY; error: unknown; eta: Date; runtimeMs: number }
   | { state: typeof IGNORED; runtimeMs: number }
+  | { state: typeof REVOKED; error: TaskRevokedError; runtimeMs: number }
   | { state: typeof REJECTED; requeue: boolean; error: unknown; runtimeMs: number };
 
 export function matches(matchers: readonly ErrorMatcher[] | undefined, error: unknown): boolean {
@@ -48,11 +49,36 @@ export function matches(matchers: readonly ErrorMatcher[] | undefined, error: un
   });
 }
 
+/** A task running now: its context, and how to stop waiting for it (revoke with terminate). */
+export interface RunningTask {
+  readonly ctx: TaskContext;
+  readonly message: TaskMessage;
+  readonly startedAt: number;
+  interrupt?: (reason: unknown) => void;
+}
+
 export class Executor {
+  /** Tasks running now, by id (remote control's `active`, revoke's `terminate`). */
+  readonly running = new Map<string, RunningTask>();
+
   constructor(
     private readonly host: ExecutorHost,
     private readonly hostname: string,
   ) {}
+
+  /**
+   * Stops a running task (revoke with terminate): its signal aborts with TaskRevokedError and the
+   * worker stops waiting for it, storing REVOKED. On the async pool its code is not killed: it should
+   * watch `this.signal`. Returns false when the task is not running here.
+   */
+  terminate(id: string): boolean {
+    const entry = this.running.get(id);
+    if (!entry) return false;
+    const reason = new TaskRevokedError('terminated');
+    entry.ctx.abort(reason);
+    entry.interrupt?.(reason);
+    return true;
+  }
 
   /** Stores a state unless results are ignored for this request. */
   async store(meta: ResultMeta, ignore: boolean): Promise<void> {
@@ -131,7 +157,23 @@ export class Executor {
           }),
         ]);
       }
-      const retval: unknown = await running;
+      const entry: RunningTask = { ctx, message, startedAt: Date.now() / 1000 };
+      this.running.set(message.id, entry);
+      if (!isEager) {
+        // Interruptible by revoke(terminate): the wait ends even if the code does not.
+        const inner = running;
+        inner.catch(() => undefined);
+        running = new Promise<unknown>((resolve, reject) => {
+          entry.interrupt = reject;
+          inner.then(resolve, reject);
+        });
+      }
+      let retval: unknown;
+      try {
+        retval = await running;
+      } finally {
+        this.running.delete(message.id);
+      }
       clearTimeout(softTimer);
       clearTimeout(hardTimer);
       // Callbacks and the next chain step go out before the result is stored, so `children` lists them (as Celery).
@@ -172,6 +214,13 @@ export class Executor {
   ): Promise<Outcome> {
     const opts = task.options;
     if (thrown instanceof Ignore) return { state: IGNORED, runtimeMs: elapsed() };
+    if (thrown instanceof TaskRevokedError && ctx.signal.aborted && ctx.signal.reason === thrown) {
+      // Revoked with terminate while running.
+      await this.store(this.meta(message, REVOKED, toExceptionDict(thrown), null, deliveryInfo), !storeErrors);
+      if (hasWorkflow(message)) await this.host.workflow().afterFailure(message, ctx.request, thrown, null, REVOKED).catch(() => undefined);
+      this.host.logger.warn({ task: task.taskName, id: message.id }, `Task ${task.taskName}[${message.id}] terminated (revoked); its code may still be running.`);
+      return { state: REVOKED, error: thrown, runtimeMs: elapsed() };
+    }
     if (thrown instanceof Reject) return { state: REJECTED, requeue: thrown.requeue, error: thrown, runtimeMs: elapsed() };
 
     let retry: Retry | undefined = thrown instanceof Retry ? thrown : undefined;

@@ -19,7 +19,10 @@ import { FAILURE, REVOKED } from '../result/states';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
 import { hasWorkflow } from '../canvas/workflow';
+import { WorkerMailbox, type ControlTarget } from '../control/worker-mailbox';
+import { formatWireDate } from '../protocol/dates';
 import { Executor } from './executor';
+import { RevokedTasks } from './revoked-tasks';
 import { buildRequest } from './request';
 import { Slots } from './slots';
 
@@ -38,6 +41,10 @@ export interface WorkerOptions {
   shutdownTimeout?: number;
   /** Where ETA tasks wait. @defaultValue in-memory timers */
   etaScheduler?: EtaScheduler;
+  /** Answer remote control (ping, revoke, inspect...) on `<hostname>.celery.pidbox`. @defaultValue true */
+  remoteControl?: boolean;
+  /** File that keeps revoked task ids across restarts (Celery's --statedb). */
+  stateDb?: string;
 }
 
 /** Events a worker emits (also the basis of Celery task events). */
@@ -52,7 +59,7 @@ export interface WorkerEventMap {
   error: [unknown];
 }
 
-type Held = { delivery: Delivery; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
+type Held = { delivery: Delivery; message: TaskMessage; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
 
 export function expandHostname(template: string): string {
   const host = osHostname();
@@ -60,7 +67,7 @@ export function expandHostname(template: string): string {
   return template.replace(/%h/g, host).replace(/%n/g, name ?? host).replace(/%d/g, domain.join('.'));
 }
 
-export class Worker extends EventEmitter<WorkerEventMap> {
+export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarget {
   readonly hostname: string;
   readonly queues: string[];
   readonly concurrency: number;
@@ -75,6 +82,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly idleWaiters: Array<() => void> = [];
   /** Tasks done per name (for stats and the banner's counters). */
   readonly processed = new Map<string, number>();
+  /** Unix seconds of start(). */
+  startedAt = Date.now() / 1000;
+  /** Ids revoked on this worker (remote control), kept 3 h; across restarts with `stateDb`. */
+  readonly revoked: RevokedTasks;
+  private mailbox: WorkerMailbox | undefined;
 
   constructor(
     readonly app: Celeriac,
@@ -90,6 +102,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.slots = new Slots(this.concurrency);
     this.executor = new Executor(app, this.hostname);
     this.eta = options.etaScheduler ?? new TimerEtaScheduler();
+    this.revoked = new RevokedTasks({ stateFile: options.stateDb });
   }
 
   /** Tasks running now. */
@@ -101,6 +114,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   async start(): Promise<void> {
     if (!this.queues.length) throw new Error('Worker has no queues to consume (all excluded?).');
     if (this.app.conf.imports.length) await this.app.autodiscover(this.app.conf.imports);
+    await this.revoked.load();
     await this.app.connect();
     for (const q of this.queues) {
       const isDefault = q === this.app.conf.taskDefaultQueue;
@@ -113,6 +127,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         if (this.listenerCount('error')) this.emit('error', err);
       },
     });
+    if (this.options.remoteControl !== false) {
+      this.mailbox = new WorkerMailbox(this.app.broker, this, this.app.logger);
+      await this.mailbox.start();
+    }
+    this.startedAt = Date.now() / 1000;
     this.app.logger.info({ hostname: this.hostname, queues: this.queues, concurrency: this.concurrency }, `${this.hostname} ready.`);
   }
 
@@ -136,13 +155,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.emit('task-failed', { id: message.id, name: message.task, error });
       return;
     }
+    if (this.revoked.has(message.id)) {
+      await this.revokeMessage(delivery, message, 'revoked');
+      return;
+    }
     if (message.expires && message.expires.getTime() <= Date.now()) {
       await this.revokeExpired(delivery, message);
       return;
     }
     if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
     if (this.listenerCount('task-received')) this.emit('task-received', { id: message.id, name: message.task, message });
-    const held: Held = { delivery, state: 'waiting', acked: false };
+    const held: Held = { delivery, message, state: 'waiting', acked: false };
     this.held.add(held);
     if (message.eta && message.eta.getTime() > Date.now()) {
       // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
@@ -167,6 +190,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
     held.state = 'running';
     try {
+      if (this.revoked.has(message.id)) {
+        await this.revokeMessage(delivery, message, 'revoked');
+        return;
+      }
       if (message.expires && message.expires.getTime() <= Date.now()) {
         await this.revokeExpired(delivery, message);
         return;
@@ -203,6 +230,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         case 'IGNORED':
           if (acksLate) await delivery.ack();
           break;
+        case 'REVOKED':
+          this.emit('task-revoked', { id: message.id, name: message.task, expired: false });
+          if (acksLate) await delivery.ack();
+          break;
         case 'REJECTED':
           this.emit('task-rejected', { id: message.id, name: message.task, reason: String((outcome.error as Error).message), requeue: outcome.requeue });
           if (!held.acked) await delivery.reject({ requeue: outcome.requeue });
@@ -224,16 +255,86 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       .catch((err: unknown) => this.app.logger.error({ err, id: message.id }, `Could not run the failure follow-ups of ${message.task}[${message.id}]`));
   }
 
-  private async revokeExpired(delivery: Delivery, message: TaskMessage): Promise<void> {
+  private revokeExpired(delivery: Delivery, message: TaskMessage): Promise<void> {
+    return this.revokeMessage(delivery, message, 'expired');
+  }
+
+  /** Stores REVOKED for a message that will not run (revoked or expired), acks it, fails its chord/chain. */
+  private async revokeMessage(delivery: Delivery, message: TaskMessage, reason: 'expired' | 'revoked'): Promise<void> {
     const app = this.app;
-    app.logger.warn({ task: message.task, id: message.id }, `Skipping revoked task: ${message.task}[${message.id}] (expired)`);
+    app.logger.warn({ task: message.task, id: message.id }, `Skipping revoked task: ${message.task}[${message.id}] (${reason})`);
     const task = app.tasks.get(message.task);
     const ignore = message.ignoreResult || (task?.options.ignoreResult ?? app.conf.taskIgnoreResult);
-    const error = new TaskRevokedError('expired');
+    const error = new TaskRevokedError(reason);
     await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(error), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
     await this.failFollowUps(message, delivery, error, REVOKED);
     await delivery.ack();
-    this.emit('task-revoked', { id: message.id, name: message.task, expired: true });
+    this.emit('task-revoked', { id: message.id, name: message.task, expired: reason === 'expired' });
+  }
+
+  // --- remote control (ControlTarget) ---
+
+  /**
+   * Revokes ids here: ETA-held ones are dropped at once (REVOKED), ones waiting for a slot when they
+   * would start, running ones only with `terminate`.
+   */
+  async revoke(ids: string[], terminate: boolean, _signal = 'SIGTERM'): Promise<void> {
+    this.revoked.add(ids);
+    const wanted = new Set(ids);
+    for (const held of [...this.held]) {
+      if (!wanted.has(held.message.id)) continue;
+      if (held.state === 'running') {
+        if (terminate) this.executor.terminate(held.message.id);
+        continue;
+      }
+      if (held.state !== 'eta') continue;
+      held.cancelEta?.();
+      this.held.delete(held);
+      await this.revokeMessage(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
+    }
+    if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  revokedEntries(): Array<[string, number]> {
+    return this.revoked.entries();
+  }
+
+  registeredTasks(): string[] {
+    return this.app.tasks.names();
+  }
+
+  private requestInfo(message: TaskMessage, delivery: Delivery, acked: boolean, startedAt: number | null): Record<string, unknown> {
+    return {
+      id: message.id,
+      name: message.task,
+      args: message.args,
+      kwargs: message.kwargs,
+      type: message.task,
+      hostname: this.hostname,
+      time_start: startedAt,
+      acknowledged: acked,
+      delivery_info: { exchange: delivery.info.exchange, routing_key: delivery.info.routingKey, priority: delivery.info.priority, redelivered: delivery.info.redelivered },
+      worker_pid: process.pid,
+    };
+  }
+
+  activeRequests(): Array<Record<string, unknown>> {
+    return [...this.held].filter((h) => h.state === 'running').map((h) => this.requestInfo(h.message, h.delivery, h.acked, this.executor.running.get(h.message.id)?.startedAt ?? null));
+  }
+
+  reservedRequests(): Array<Record<string, unknown>> {
+    return [...this.held].filter((h) => h.state === 'waiting').map((h) => this.requestInfo(h.message, h.delivery, h.acked, null));
+  }
+
+  scheduledRequests(): Array<Record<string, unknown>> {
+    return [...this.held]
+      .filter((h) => h.state === 'eta')
+      .map((h) => ({ eta: h.message.eta ? formatWireDate(h.message.eta) : null, priority: h.message.priority, request: this.requestInfo(h.message, h.delivery, h.acked, null) }));
+  }
+
+  /** Remote `shutdown`: a warm stop. */
+  shutdown(): void {
+    void this.close();
   }
 
   private async rejectInvalid(delivery: Delivery, err: unknown): Promise<void> {
@@ -284,12 +385,13 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         return this.stopping;
       }
     }
-    this.stopping = this.shutdown();
+    this.stopping = this.stop();
     return this.stopping;
   }
 
-  private async shutdown(): Promise<void> {
+  private async stop(): Promise<void> {
     const app = this.app;
+    await this.mailbox?.stop().catch((err: unknown) => app.logger.warn({ err }, 'Remote-control mailbox did not stop cleanly'));
     await this.subscription?.cancel();
     this.slots.cancelAll();
     await this.giveBack(false);
@@ -304,6 +406,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       if (timedOut) app.logger.warn(`Warm shutdown timed out after ${timeoutMs / 1000}s; giving back unfinished tasks.`);
     }
     await this.giveBack(true);
+    await this.revoked.save().catch((err: unknown) => app.logger.error({ err }, 'Could not write the revoked-tasks state file'));
     app.logger.info(`${this.hostname} stopped.`);
   }
 

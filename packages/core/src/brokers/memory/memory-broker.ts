@@ -168,6 +168,12 @@ export class MemoryBroker implements Broker {
     return { cancel: async () => this.stop(consumer) };
   }
 
+  async deleteQueue(queue: QueueDeclaration): Promise<void> {
+    this.hub.queues.delete(queue.name);
+    this.hub.bindings.get(queue.exchange)?.delete(`${queue.routingKey}\u0000${queue.name}`);
+    this.fanoutQueues.delete(queue.name);
+  }
+
   async purge(queue: string): Promise<number> {
     const q = this.hub.queues.get(queue);
     if (!q) return 0;

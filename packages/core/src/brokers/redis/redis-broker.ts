@@ -196,6 +196,17 @@ export class RedisBroker implements Broker {
     await this.clients.run(() => this.clients.exec(pipe));
   }
 
+  async deleteQueue(queue: QueueDeclaration): Promise<void> {
+    const multi = this.cmd.multi();
+    for (const key of this.keys.queueLists(queue.name)) multi.del(key);
+    if (queue.exchange !== '') {
+      const pattern = this.exchangeTypes.typeOf(queue.exchange) === 'topic' ? topicKeyToPattern(queue.routingKey) : '';
+      multi.srem(this.keys.binding(queue.exchange), bindingMember(queue.routingKey, pattern, queue.name));
+    }
+    await this.clients.run(() => this.clients.exec(multi));
+    this.fanoutQueues.delete(queue.name);
+  }
+
   async purge(queue: string): Promise<number> {
     const multi = this.cmd.multi();
     for (const key of this.keys.queueLists(queue)) multi.llen(key).del(key);
