@@ -4,6 +4,9 @@
  * - `POST /tasks/:name` with `{ args?, kwargs?, options?: { countdown?, eta?, expires?, queue?, priority? } }`
  *   sends an allow-listed task: 202 `{ id, name, state: 'PENDING' }` and a Location header.
  * - `GET /tasks/:id`: 200 `{ id, state, known, result?, error?, dateDone }`.
+ * - `POST /tasks/:id/revoke` with `{ terminate?: boolean }`: broadcasts Celery's revoke to every
+ *   worker (the task will not start; `terminate` stops it if running): 202 `{ id, revoked: true, terminate }`.
+ *   Off with `revoke: false`.
  *
  * Bad bodies get 400 `{ error: { message, field } }`; names outside the allow-list 404. Anything else
  * (broker down, no result backend...) goes to `next(err)` for the application's error handler.
@@ -49,6 +52,13 @@ export interface TaskStatusResponse {
   error?: { type: string; module: string | null; message: string; traceback: string | null };
   /** When the task finished (ISO 8601, UTC), or null. */
   dateDone: string | null;
+}
+
+/** Response of `POST /tasks/:id/revoke`. */
+export interface RevokeResponse {
+  id: string;
+  revoked: true;
+  terminate: boolean;
 }
 
 /** The error body of 400 and 404 answers. */
@@ -162,7 +172,7 @@ const handle =
  * server.use('/celeriac', celeriacRouter({ app: celeriac, tasks: ['reports.build'] }));
  */
 export function celeriacRouter(options: CeleriacRouterOptions): Router {
-  const { app, tasks, exposeTracebacks, jsonLimit } = validateRouterOptions(options);
+  const { app, tasks, exposeTracebacks, jsonLimit, revoke } = validateRouterOptions(options);
   const express = loadExpress();
   const router = express.Router();
 
@@ -203,6 +213,28 @@ export function celeriacRouter(options: CeleriacRouterOptions): Router {
       res.status(200).json(taskStatus(id, meta, exposeTracebacks));
     }),
   );
+
+  if (revoke) {
+    router.post(
+      '/tasks/:id/revoke',
+      express.json({ limit: jsonLimit, strict: true }),
+      handle(async (req, res) => {
+        const id = String(req.params.id);
+        if (id.length > MAX_ID_LENGTH) {
+          res.status(400).json({ error: { message: `Task ids are at most ${MAX_ID_LENGTH} characters.`, field: 'id' } } satisfies ErrorResponse);
+          return;
+        }
+        const body = (req.body ?? {}) as { terminate?: unknown };
+        if (typeof body !== 'object' || Array.isArray(body) || (body.terminate !== undefined && typeof body.terminate !== 'boolean')) {
+          res.status(400).json({ error: { message: '"terminate" must be a boolean.', field: 'terminate' } } satisfies ErrorResponse);
+          return;
+        }
+        const terminate = body.terminate ?? false;
+        await app.control.revoke(id, { terminate });
+        res.status(202).json({ id, revoked: true, terminate } satisfies RevokeResponse);
+      }),
+    );
+  }
 
   // Body-parser errors (malformed JSON, too large) answer as 4xx JSON; everything else goes on.
   const bodyErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {

@@ -23,6 +23,8 @@ export interface CeleriacRouterOptions {
   exposeTracebacks?: boolean;
   /** Largest JSON body accepted, as `express.json({ limit })` takes it. @defaultValue '100kb' */
   jsonLimit?: string | number;
+  /** Offer `POST /tasks/:id/revoke` (broadcast to every worker). @defaultValue true */
+  revoke?: boolean;
 }
 
 /** Where signals come from and how the process exits; `process` unless injected (tests). */
@@ -107,6 +109,9 @@ export function validateRouterOptions(options: CeleriacRouterOptions): Required<
       jsonLimit: (key, value) => {
         if (!(typeof value === 'string' && value) && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) bad(key, `Option "${key}" must be a size such as '100kb' or a number of bytes.`);
       },
+      revoke: (key, value) => {
+        if (typeof value !== 'boolean') bad(key, `Option "${key}" must be a boolean.`);
+      },
     },
     ['app', 'tasks'],
   );
@@ -115,6 +120,7 @@ export function validateRouterOptions(options: CeleriacRouterOptions): Required<
     tasks: options.tasks === '*' ? '*' : new Set(options.tasks),
     exposeTracebacks: options.exposeTracebacks ?? false,
     jsonLimit: options.jsonLimit ?? '100kb',
+    revoke: options.revoke ?? true,
   };
 }
 

@@ -48,6 +48,22 @@ describe('celeriacRouter', () => {
     expect(done.body).toEqual({ id: sent.body.id, state: 'SUCCESS', known: true, result: 5, dateDone: expect.stringMatching(/Z$/) });
   });
 
+  it('POST /tasks/:id/revoke revokes a waiting task on the workers, and terminate stops a running one', async () => {
+    const sent = await request(server).post('/celeriac/tasks/math.add').send({ args: [1, 1], options: { countdown: 30 } });
+    const revoked = await request(server).post(`/celeriac/tasks/${sent.body.id}/revoke`).send({});
+    expect(revoked.status).toBe(202);
+    expect(revoked.body).toEqual({ id: sent.body.id, revoked: true, terminate: false });
+    const done = await eventually(async () => {
+      const res = await request(server).get(`/celeriac/tasks/${sent.body.id}`);
+      return res.body.state === 'REVOKED' ? res : undefined;
+    });
+    expect(done.body.error).toMatchObject({ type: 'TaskRevokedError' });
+    const bad = await request(server).post(`/celeriac/tasks/${sent.body.id}/revoke`).send({ terminate: 'yes' });
+    expect(bad.status).toBe(400);
+    const off = express().use(celeriacRouter({ app, tasks: [], revoke: false }));
+    expect((await request(off).post(`/tasks/${sent.body.id}/revoke`).send({})).status).toBe(404);
+  });
+
   it('passes kwargs to the task', async () => {
     const sent = await request(server).post('/celeriac/tasks/greet').send({ kwargs: { greeting: 'hi', name: 'ana' } });
     expect(sent.status).toBe(202);
