@@ -84,7 +84,10 @@ export class Chord<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
 
   private async runCopy(args: unknown[], kwargs: Record<string, unknown>, options: WireOptions): Promise<AsyncResult<unknown>> {
     const host = this.host();
-    const { task_id: bodyId, chain, chord: outerChord, group_id: outerGroup, group_index: outerIndex, link, link_error: linkError, ...shared } = { ...this.options, ...options };
+    // Only a task id given with the call names the body; the chord's own options.task_id is its group
+    // id (Celery's chord.freeze sets it so), which Celery's chord.run drops too.
+    const bodyId = options.task_id;
+    const { task_id: _ownId, chain, chord: outerChord, group_id: outerGroup, group_index: outerIndex, link, link_error: linkError, ...shared } = { ...this.options, ...options };
     if (host.conf.taskAlwaysEager) {
       const headerResult = await this.header.run(args, kwargs, shared);
       const values = await headerResult.get();

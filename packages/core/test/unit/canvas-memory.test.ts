@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Celeriac, GroupResult, MemoryBroker, MemoryKeyValueStore, Worker, chain, chord, createLogger, group, type TaskContext, type TaskRequest } from '../../src';
+import { Celeriac, GroupResult, MemoryBroker, MemoryKeyValueStore, Worker, chain, chord, createLogger, group, signatureFromDict, type TaskContext, type TaskRequest } from '../../src';
 
 function makeApp(extra: Record<string, unknown> = {}) {
   const name = randomUUID();
@@ -329,5 +329,18 @@ describe('canvas on the memory broker', () => {
     await expect((await chain(add.s(1, 2), mul.s(10)).applyAsync()).get()).resolves.toBe(30);
     await expect((await group([add.s(1, 1), add.s(2, 2)]).applyAsync()).get()).resolves.toEqual([2, 4]);
     await expect((await chord([add.s(1, 1), add.s(2, 2)], xsum.s()).applyAsync()).get()).resolves.toBe(6);
+  });
+
+  it("a chord dict as Celery freezes it (options.task_id = the group id) keeps the body's own id", async () => {
+    const { add, xsum } = tasks();
+    await start();
+    const dict = chord([add.s(1, 1), add.s(2, 2)], xsum.s()).toDict();
+    dict.options = { task_id: 'group-id-1' };
+    (dict.kwargs as { header: { options: Record<string, unknown> } }).header.options = { task_id: 'group-id-1' };
+    (dict.kwargs as { body: { options: Record<string, unknown> } }).body.options = { task_id: 'body-id-1' };
+    const r = await signatureFromDict(dict).bind(app).applyAsync();
+    expect(r.id).toBe('body-id-1');
+    await expect(app.asyncResult('body-id-1').get(T)).resolves.toBe(6);
+    expect(r.parent!.id).toBe('group-id-1');
   });
 });
