@@ -64,7 +64,14 @@ export class Chain<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
     let previous: AsyncResult<unknown> | undefined;
     this.tasks.forEach((t, i) => {
       const r = t.freeze(i === this.tasks.length - 1 ? id : undefined);
-      if (previous && !r.parent) r.parent = previous;
+      // A chord's result already has its header group as parent: link the top of that line instead.
+      let top = r;
+      const seen = new Set<string>();
+      while (top.parent && !seen.has(top.id)) {
+        seen.add(top.id);
+        top = top.parent;
+      }
+      if (previous && top !== previous && !top.parent) top.parent = previous;
       previous = r;
     });
     return previous as AsyncResult<TResult>;

@@ -113,8 +113,11 @@ export class Workflow {
       await this.failSignature(body, new ChordError(`Dependency ${failed.id} raised ${excRepr(failed.value)}`), null, true);
       return;
     }
+    // Ids the body already carries win (a chord run as a chain step has the step as parent, as
+    // Celery's send_task keeps a given parent_id); otherwise the task that completed the join.
+    for (const key of ['parent_id', 'root_id'] as const) if (body.options[key] === undefined || body.options[key] === null) body.options[key] = ids[key];
     try {
-      await body.run([members.map((m) => m.value)], {}, ids);
+      await body.run([members.map((m) => m.value)], {}, {});
     } catch (err) {
       this.host.logger.error({ err, body: bodyDict.task }, `Chord body ${bodyDict.task} could not be sent`);
       await this.failSignature(body, new ChordError(`Callback error: ${toError(err).message}`), null, true);

@@ -89,6 +89,8 @@ export class WorkerMailbox {
   async stop(): Promise<void> {
     await this.subscription?.cancel();
     this.subscription = undefined;
+    // Kombu removes a stopped node's binding too; on AMQP the auto-delete queue goes by itself.
+    await this.broker.deleteQueue?.({ name: workerMailboxQueue(this.target.hostname), exchange: PIDBOX_EXCHANGE, routingKey: '', exchangeType: 'fanout' });
   }
 
   private async onMessage(delivery: Delivery): Promise<void> {

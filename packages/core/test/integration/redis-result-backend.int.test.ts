@@ -175,6 +175,23 @@ describe('RedisResultBackend', () => {
   });
 
   describe('waitFor', () => {
+    test('waits started while the subscriber connection is still connecting all get their result', async () => {
+      // A SUBSCRIBE sent during the handshake used to switch the connection to subscriber mode before
+      // ioredis's ready check, which failed and reconnected: some waits rejected, others missed results.
+      const fresh = backend();
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      const waits: Array<Promise<ResultMeta>> = [];
+      for (const id of ids) {
+        waits.push(fresh.waitFor(id, { timeoutMs: 10_000 }));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      for (const id of ids) await subscribed(keyOf(id));
+      const writer = backend();
+      for (const [i, id] of ids.entries()) await writer.storeResult(success(id, i));
+      const results = await Promise.all(waits);
+      expect(results.map((r) => r.result)).toEqual(ids.map((_, i) => i));
+    });
+
     test('resolves on a later store (subscribe path)', async () => {
       const id = randomUUID();
       const waiting = rb.waitFor(id, { timeoutMs: 5000 });

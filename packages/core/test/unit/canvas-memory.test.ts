@@ -343,4 +343,26 @@ describe('canvas on the memory broker', () => {
     await expect(app.asyncResult('body-id-1').get(T)).resolves.toBe(6);
     expect(r.parent!.id).toBe('group-id-1');
   });
+
+  it('workflow ids: a chord run as a chain step keeps the step as its body\'s parent; a plain chord\'s body has the completing header task', async () => {
+    const seen = new Map<string, { parentId: string | null; rootId: string }>();
+    const note = (ctx: TaskContext) => seen.set(ctx.request.id, { parentId: ctx.request.parentId, rootId: ctx.request.rootId });
+    const add = app.task('ids.add', async function (this: TaskContext, x: number, y: number) {
+      note(this);
+      return x + y;
+    });
+    const xsum = app.task('ids.xsum', async function (this: TaskContext, values: number[]) {
+      note(this);
+      return values.reduce((a, b) => a + b, 0);
+    });
+    await start();
+    const r = await chain(add.s(1, 1), group([add.s(2), add.s(3)]), xsum.s()).applyAsync();
+    await expect(r.get(T)).resolves.toBe(2 + 2 + 2 + 3);
+    const first = r.parent!.parent!.id;
+    expect(seen.get(r.id)).toEqual({ parentId: first, rootId: first });
+    const c = await chord([add.s(1, 1), add.s(2, 2)], xsum.s()).applyAsync();
+    await c.get(T);
+    const headerIds = (c.parent as GroupResult).results.map((x) => x.id);
+    expect(headerIds).toContain(seen.get(c.id)!.parentId);
+  });
 });

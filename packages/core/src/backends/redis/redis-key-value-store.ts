@@ -272,7 +272,9 @@ export class RedisKeyValueStore implements KeyValueStore {
     if (!entry) {
       const sub = this.subscriberConnection();
       const created: ChannelEntry = { listeners: new Set(), ready: Promise.resolve() };
-      created.ready = sub.subscribe(name).then(
+      // SUBSCRIBE only once the connection is ready: one sent during the handshake puts the connection in
+      // subscriber mode before ioredis's own INFO check, which then fails and reconnects, losing it.
+      created.ready = whenReady(sub).then(() => sub.subscribe(name)).then(
         () => undefined,
         (err: unknown) => {
           if (this.channels.get(name) === created) this.channels.delete(name);
@@ -326,4 +328,21 @@ export class RedisKeyValueStore implements KeyValueStore {
       }),
     );
   }
+}
+
+/** Resolves when `client` is ready (at once if it is); rejects if it ends first. */
+function whenReady(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      client.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      client.off('ready', onReady);
+      reject(new Error('Connection is closed.'));
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
 }
