@@ -59,3 +59,19 @@ export { toResultTuple, fromResultTuple, type ResultTuple } from './result/resul
 export { Control, Inspect, type BroadcastOptions, type ControlReply } from './control/control';
 export { RevokedTasks, type RevokedTasksOptions } from './worker/revoked-tasks';
 export { RpcResultBackend, type RpcResultBackendOptions } from './backends/rpc/rpc-result-backend';
+
+export { Beat, type BeatOptions, type BeatEventMap } from './beat/beat';
+export { Scheduler, type SchedulerOptions, type SchedulerEvents, type SkipReason } from './beat/scheduler';
+export { toBeatEntry, toBeatEntries, type BeatEntry, type BeatEntryConfig, type BeatEntryOptions } from './beat/beat-entry';
+export { MemoryScheduleStore, type ScheduleStore, type EntryState } from './beat/schedule-store';
+export { FileScheduleStore } from './beat/file-schedule-store';
+export { RedisScheduleStore } from './beat/redis-schedule-store';
+export { LocalCoordinator, type BeatCoordinator } from './beat/coordinator';
+export { RedisCoordinator, type RedisCoordinatorOptions } from './beat/redis-coordinator';
+export type { Schedule, ScheduleDue } from './beat/schedules/schedule';
+export { IntervalSchedule, parseDuration } from './beat/schedules/interval-schedule';
+export { CrontabSchedule } from './beat/schedules/crontab-schedule';
+export type { CrontabFields, CrontabField } from './beat/schedules/crontab-fields';
+export { SolarSchedule, SOLAR_EVENTS, type SolarEvent } from './beat/schedules/solar-schedule';
+export { ClockedSchedule } from './beat/schedules/clocked-schedule';
+export { toSchedule, isSchedule, type ScheduleSpec, type IntervalSpec, type CrontabSpec, type CrontabFieldsSpec, type SolarSpec, type ClockedSpec } from './beat/schedules/to-schedule';

@@ -3,6 +3,7 @@
  * (`validateSettings`), environment loading (`loadConfig`) and the README's configuration table.
  */
 import { cpus } from 'node:os';
+import type { BeatEntryConfig } from '../beat/beat-entry';
 
 export type SettingKind = 'string' | 'number' | 'boolean' | 'list' | 'json' | 'enum' | 'object' | 'any';
 
@@ -61,6 +62,7 @@ export interface CeleriacSettings {
   brokerUrl: string;
   brokerTransportOptions: BrokerTransportOptions;
   brokerConnectionTimeout: number;
+  brokerHeartbeat: number;
   resultBackend: string | undefined;
   resultBackendTransportOptions: ResultBackendTransportOptions;
   resultExpires: number;
@@ -99,6 +101,14 @@ export interface CeleriacSettings {
   workerShutdownTimeout: number;
   workerLogLevel: string;
   workerHostname: string | undefined;
+  beatSchedule: Record<string, BeatEntryConfig>;
+  beatScheduleFilename: string;
+  beatMaxLoopInterval: number;
+  beatCatchUpWindow: number;
+  beatStore: 'auto' | 'file' | 'redis' | 'memory';
+  beatRedisUrl: string | undefined;
+  beatKeyPrefix: string;
+  beatLeaseTime: number;
 }
 
 const SERIALIZERS = ['json', 'msgpack'] as const;
@@ -108,9 +118,10 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 /** One row per setting. Keep in the order the README documents them. */
 export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } = {
   main: { celeryName: 'main', kind: 'string', default: undefined, doc: 'App name; the prefix of auto-generated task names.' },
-  brokerUrl: { celeryName: 'broker_url', kind: 'string', default: 'memory://', doc: 'Broker URL: redis://, rediss://, memory://.' },
+  brokerUrl: { celeryName: 'broker_url', kind: 'string', default: 'memory://', doc: 'Broker URL: redis://, rediss://, amqp://, amqps://, memory://.' },
   brokerTransportOptions: { celeryName: 'broker_transport_options', kind: 'json', default: {}, doc: 'Transport options: visibilityTimeout (s), globalKeyprefix.' },
   brokerConnectionTimeout: { celeryName: 'broker_connection_timeout', kind: 'number', default: 4, min: 0, doc: 'Seconds to wait for a broker connection.' },
+  brokerHeartbeat: { celeryName: 'broker_heartbeat', kind: 'number', default: 120, min: 0, doc: 'AMQP heartbeat in seconds (0 disables); a heartbeat in the URL wins.' },
   resultBackend: { celeryName: 'result_backend', kind: 'string', default: undefined, doc: 'Result backend URL: redis://, rediss://, memory://; unset disables results.' },
   resultBackendTransportOptions: { celeryName: 'result_backend_transport_options', kind: 'json', default: {}, doc: 'Result backend options: globalKeyprefix, resultChordOrdered.' },
   resultExpires: { celeryName: 'result_expires', kind: 'number', default: 86400, min: 0, doc: 'Seconds results are kept (0: forever).' },
@@ -159,6 +170,14 @@ export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } =
   workerShutdownTimeout: { celeryName: 'worker_shutdown_timeout', kind: 'number', default: 60, min: 0, doc: 'Seconds a warm shutdown waits for running tasks.' },
   workerLogLevel: { celeryName: 'worker_log_level', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' },
   workerHostname: { celeryName: 'worker_hostname', kind: 'string', default: undefined, doc: 'Node name (name@host); default celeriac@<hostname>.' },
+  beatSchedule: { celeryName: 'beat_schedule', kind: 'json', default: {}, doc: 'Periodic tasks by name: {"task", "schedule", "args", "kwargs", "options"}; schedule {"every": "5m"}, {"crontab": "0 3 * * *", "timezone"}, {"solar", "lat", "lon"} or {"clocked"}.' },
+  beatScheduleFilename: { celeryName: 'beat_schedule_filename', kind: 'string', default: 'celerybeat-schedule.json', doc: 'File of beat state (last run per entry) when beatStore is file.' },
+  beatMaxLoopInterval: { celeryName: 'beat_max_loop_interval', kind: 'number', default: 300, min: 0.01, doc: 'Longest sleep of the beat loop, in seconds.' },
+  beatCatchUpWindow: { celeryName: 'beat_catch_up_window', kind: 'number', default: 3600, min: 0, doc: 'Seconds a run missed while beat was down may be late and still run (once) on start; older ones are skipped and logged.' },
+  beatStore: { celeryName: 'beat_store', kind: 'enum', values: ['auto', 'file', 'redis', 'memory'], default: 'auto', doc: 'Where beat keeps its state: redis (shared by replicas), file (beatScheduleFilename), memory; auto = redis when beat has a Redis, else file.' },
+  beatRedisUrl: { celeryName: 'beat_redis_url', kind: 'string', default: undefined, doc: 'Redis for the beat leader lease, run claims and state; default the broker URL when it is redis(s)://. Without one, beat runs as a single instance.' },
+  beatKeyPrefix: { celeryName: 'beat_key_prefix', kind: 'string', default: 'celeriac:', doc: 'Prefix of beat\'s Redis keys (<prefix>beat:leader, <prefix>beat:state, <prefix>beat:run:*).' },
+  beatLeaseTime: { celeryName: 'beat_lease_time', kind: 'number', default: 30, min: 0.05, doc: 'Seconds of the beat leader lease; another beat takes over within this time after the leader dies.' },
 };
 
 export type SettingName = keyof CeleriacSettings;

@@ -1,4 +1,5 @@
 /** Validates user settings against the table in settings.ts and fills in defaults. */
+import { toBeatEntries } from '../beat/beat-entry';
 import { ConfigError } from '../errors';
 import { nearest } from '../util/levenshtein';
 import { SETTINGS, SETTING_NAMES, type CeleriacSettings, type SettingSpec } from './settings';
@@ -122,5 +123,14 @@ function validateShapes(s: CeleriacSettings): void {
     new Intl.DateTimeFormat('en-US', { timeZone: s.timezone });
   } catch {
     throw new ConfigError('timezone', `Setting "timezone" has unknown time zone "${s.timezone}": use an IANA name such as "Europe/Paris" or "UTC".`);
+  }
+  validateBeat(s);
+}
+
+function validateBeat(s: CeleriacSettings): void {
+  // Checked now, so a bad crontab or solar event fails at start-up rather than when beat first runs.
+  toBeatEntries(s.beatSchedule, s.timezone);
+  if (s.beatStore === 'redis' && s.beatRedisUrl === undefined && !/^rediss?:/i.test(s.brokerUrl)) {
+    throw new ConfigError('beatStore', 'Setting "beatStore" is "redis" but beat has no Redis: set beatRedisUrl (e.g. redis://localhost:6379/0) or use a redis:// brokerUrl.');
   }
 }

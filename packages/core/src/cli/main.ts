@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `celeriac` command: `worker`, `call`, `result`, `purge`, named and flagged as Celery's.
+ * The `celeriac` command: `worker`, `beat`, `call`, `result`, `purge`, named and flagged as Celery's.
  *
  * Exit codes: 0 success; 1 a runtime failure (broker unreachable, task failed, timeout, the app
  * module threw while loading); 2 bad usage (unknown or malformed flag, bad JSON, no -A, an -A
@@ -15,6 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { beatCommand } from './commands/beat.command';
 import { callCommand } from './commands/call.command';
 import { purgeCommand } from './commands/purge.command';
 import { resultCommand } from './commands/result.command';
@@ -70,11 +71,12 @@ Exit codes: 0 success; 1 runtime failure (broker unreachable, task failed, timeo
 
 Examples:
   $ celeriac worker -A dist/worker.js -c 4 -Q celery,billing
+  $ celeriac beat -A dist/worker.js
   $ celeriac call math.add -A dist/worker.js --args '[2, 3]'
   $ celeriac result <task-id> -A dist/worker.js --timeout 10000
   $ celeriac purge -A dist/worker.js -f`,
   );
-  for (const cmd of [workerCommand(ctx, version, done), callCommand(ctx, done), resultCommand(ctx, done), purgeCommand(ctx, done)]) {
+  for (const cmd of [workerCommand(ctx, version, done), beatCommand(ctx, version, done), callCommand(ctx, done), resultCommand(ctx, done), purgeCommand(ctx, done)]) {
     program.addCommand(cmd.copyInheritedSettings(program));
   }
   return program;

@@ -11,6 +11,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
 import { SETTINGS } from '../../app/settings';
+import { Beat } from '../../beat/beat';
 import { Worker } from '../../worker/worker';
 import { formatBanner, maskUrl, type BannerQueue } from '../banner';
 import { addAppOptions, commandOptions, describeError, openApp, parseInteger, parseList, type AppOptions, type CliContext, type LoadedApp } from '../load-app';
@@ -23,6 +24,7 @@ export interface WorkerCommandOptions extends AppOptions {
   hostname?: string;
   loglevel?: string;
   prefetchMultiplier?: number;
+  beat?: boolean;
 }
 
 const LOG_LEVELS = SETTINGS.workerLogLevel.values ?? [];
@@ -72,6 +74,8 @@ export async function runWorker(ctx: CliContext, options: WorkerCommandOptions, 
     prefetchMultiplier: options.prefetchMultiplier,
     hostname: options.hostname,
   });
+  // Built before the banner, so a bad beatSchedule fails before anything starts.
+  const beat = options.beat ? new Beat(app) : undefined;
   if (!worker.queues.length) {
     await app.close();
     ctx.stderr(`error: no queue left to consume: -X excludes every queue of -Q (${(options.queues ?? [app.conf.taskDefaultQueue]).join(', ')}).\n`);
@@ -104,14 +108,17 @@ export async function runWorker(ctx: CliContext, options: WorkerCommandOptions, 
   try {
     try {
       await worker.start();
+      await beat?.start();
     } catch (err) {
       ctx.stderr(`error: worker ${worker.hostname} could not start (broker ${maskUrl(app.conf.brokerUrl)}): ${describeError(err)}\n`);
+      await beat?.close().catch(() => undefined);
       await worker.close({ graceful: false }).catch(() => undefined);
       await app.close().catch(() => undefined);
       return 1;
     }
     state.started = true;
     await stopRequested;
+    await beat?.close();
     await worker.close({ graceful: state.mode !== 'cold' });
     await app.close();
     // Cold: tasks still running were given back; end the process now so they cannot finish (and
@@ -132,7 +139,8 @@ export function workerCommand(ctx: CliContext, version: string, done: (exitCode:
     .addOption(new Option('-c, --concurrency <n>', 'tasks run at once [default: workerConcurrency, the number of CPUs]').argParser(parseInteger(1)))
     .addOption(new Option('-n, --hostname <name>', 'node name; %h = host name, %n = its first label, %d = domain [default: celeriac@%h]'))
     .addOption(new Option('-l, --loglevel <level>', `log level: ${LOG_LEVELS.join(', ')} [default: workerLogLevel, info]`).argParser(parseLogLevel))
-    .addOption(new Option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot [default: workerPrefetchMultiplier, 4]').argParser(parseInteger(1)));
+    .addOption(new Option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot [default: workerPrefetchMultiplier, 4]').argParser(parseInteger(1)))
+    .addOption(new Option('-B, --beat', 'also run beat (the periodic task scheduler) in this process'));
   addAppOptions(cmd);
   cmd.addHelpText(
     'after',
