@@ -3,7 +3,9 @@
 // Each test loads a fresh module registry, so the fixture app's settings start clean every time.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type * as CoreModule from '../../src';
 import type { ResultMeta } from '../../src';
 import type { CliContext } from '../../src/cli/load-app';
@@ -268,5 +270,64 @@ describe('celeriac worker', () => {
     expect(await main(['worker', '-A', APP, ...flags, '-Q', 'a', '-X', 'a'], p.ctx)).toBe(2);
     expect(p.stderr()).toContain('no queue left to consume');
     expect(p.stdout()).toBe('');
+  });
+});
+
+describe('celeriac inspect / control', () => {
+  it('pings, inspects and revokes through a running worker; exit 1 when nobody answers', async () => {
+    const { main, core } = fresh();
+    const { url, flags } = hub();
+    // The worker runs on an app of its own: in one process, every main() call shares the fixture's app.
+    const workerApp = producer(core, url);
+    workerApp.task('math.add', async (x: number, y: number) => x + y);
+    const worker = new core.Worker(workerApp, { hostname: 'ctl@test', concurrency: 1 });
+    await worker.start();
+    try {
+      const ping = fakeProcess();
+      expect(await main(['inspect', 'ping', '-A', APP, ...flags, '-t', '0.5'], ping.ctx)).toBe(0);
+      expect(JSON.parse(ping.stdout())).toEqual({ 'ctl@test': { ok: 'pong' } });
+
+      const registered = fakeProcess();
+      expect(await main(['inspect', 'registered', '-A', APP, ...flags, '-d', 'ctl@test'], registered.ctx)).toBe(0);
+      expect(JSON.parse(registered.stdout())).toEqual({ 'ctl@test': ['math.add'] });
+
+      const id = randomUUID();
+      const revoke = fakeProcess();
+      expect(await main(['control', 'revoke', id, '-A', APP, ...flags, '-d', 'ctl@test'], revoke.ctx)).toBe(0);
+      expect(JSON.parse(revoke.stdout())).toEqual({ 'ctl@test': { ok: `tasks ${id} flagged as revoked` } });
+      await expect((await workerApp.sendTask('math.add', [1, 1], {}, { taskId: id })).get({ timeout: 5000 })).rejects.toMatchObject({ reason: 'revoked' });
+
+      const nobody = fakeProcess();
+      expect(await main(['inspect', 'ping', '-A', APP, ...flags, '-d', 'nobody@test', '-t', '0.2'], nobody.ctx)).toBe(1);
+      expect(nobody.stderr()).toContain('no worker replied');
+      const bad = fakeProcess();
+      expect(await main(['inspect', 'nonsense', '-A', APP, ...flags], bad.ctx)).toBe(2);
+    } finally {
+      await worker.close();
+      await workerApp.close();
+    }
+  });
+});
+
+describe('celeriac worker --statedb', () => {
+  it('keeps revoked ids in the file (relative to the cwd) when the worker stops', async () => {
+    const { main, core } = fresh();
+    const { url, flags } = hub();
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-statedb-'));
+    const p = fakeProcess();
+    let ended: number | undefined;
+    const exited = main(['worker', '-A', resolve(FIXTURES, APP), ...flags, '-n', 'sdb@test', '-S', 'worker.state'], { ...p.ctx, cwd: dir }).then((code) => (ended = code));
+    await waitFor(() => {
+      if (ended !== undefined) throw new Error(`worker exited with ${ended}: ${p.stderr()}`);
+      return p.stdout().includes('[queues]');
+    }, 5000, 'the banner');
+    const peer = producer(core, url);
+    const id = randomUUID();
+    await peer.control.revoke(id, { reply: true, destination: ['sdb@test'] });
+    await peer.close();
+    p.signals.emit('SIGTERM', 'SIGTERM');
+    await expect(exited).resolves.toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'worker.state'), 'utf8'))).toMatchObject({ revoked: { [id]: expect.any(Number) } });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -9,7 +9,7 @@
  * to start (broker unreachable, bad settings) is printed to stderr with exit code 1.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { SETTINGS } from '../../app/settings';
 import { Beat } from '../../beat/beat';
 import { Worker } from '../../worker/worker';
@@ -25,6 +25,7 @@ export interface WorkerCommandOptions extends AppOptions {
   loglevel?: string;
   prefetchMultiplier?: number;
   beat?: boolean;
+  statedb?: string;
 }
 
 const LOG_LEVELS = SETTINGS.workerLogLevel.values ?? [];
@@ -73,6 +74,7 @@ export async function runWorker(ctx: CliContext, options: WorkerCommandOptions, 
     concurrency: options.concurrency,
     prefetchMultiplier: options.prefetchMultiplier,
     hostname: options.hostname,
+    stateDb: options.statedb ? resolve(ctx.cwd, options.statedb) : undefined,
   });
   // Built before the banner, so a bad beatSchedule fails before anything starts.
   const beat = options.beat ? new Beat(app) : undefined;
@@ -140,7 +142,8 @@ export function workerCommand(ctx: CliContext, version: string, done: (exitCode:
     .addOption(new Option('-n, --hostname <name>', 'node name; %h = host name, %n = its first label, %d = domain [default: celeriac@%h]'))
     .addOption(new Option('-l, --loglevel <level>', `log level: ${LOG_LEVELS.join(', ')} [default: workerLogLevel, info]`).argParser(parseLogLevel))
     .addOption(new Option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot [default: workerPrefetchMultiplier, 4]').argParser(parseInteger(1)))
-    .addOption(new Option('-B, --beat', 'also run beat (the periodic task scheduler) in this process'));
+    .addOption(new Option('-B, --beat', 'also run beat (the periodic task scheduler) in this process'))
+    .addOption(new Option('-S, --statedb <file>', 'keep revoked task ids in this file across restarts'));
   addAppOptions(cmd);
   cmd.addHelpText(
     'after',
