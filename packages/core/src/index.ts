@@ -75,3 +75,4 @@ export type { CrontabFields, CrontabField } from './beat/schedules/crontab-field
 export { SolarSchedule, SOLAR_EVENTS, type SolarEvent } from './beat/schedules/solar-schedule';
 export { ClockedSchedule } from './beat/schedules/clocked-schedule';
 export { toSchedule, isSchedule, type ScheduleSpec, type IntervalSpec, type CrontabSpec, type CrontabFieldsSpec, type SolarSpec, type ClockedSpec } from './beat/schedules/to-schedule';
+export { AmqpBroker, type AmqpBrokerOptions } from './brokers/amqp/amqp-broker';

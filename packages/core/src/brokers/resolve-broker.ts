@@ -1,6 +1,7 @@
 /** Broker URL scheme -> implementation. */
 import type { CeleriacSettings } from '../app/settings';
 import { ConfigError } from '../errors';
+import { AmqpBroker } from './amqp/amqp-broker';
 import type { Broker } from './broker';
 import { MemoryBroker } from './memory/memory-broker';
 import { RedisBroker } from './redis/redis-broker';
@@ -19,7 +20,11 @@ export function resolveBroker(conf: CeleriacSettings): Broker {
         visibilityTimeout: conf.brokerTransportOptions.visibilityTimeout,
         connectionTimeout: conf.brokerConnectionTimeout,
       });
+    case 'amqp':
+    case 'amqps':
+    case 'pyamqp': // Celery's name for its py-amqp transport
+      return new AmqpBroker({ url, heartbeat: conf.brokerHeartbeat, connectionTimeout: conf.brokerConnectionTimeout });
     default:
-      throw new ConfigError('brokerUrl', `Unsupported broker URL "${url}": use redis://, rediss:// or memory://.`);
+      throw new ConfigError('brokerUrl', `Unsupported broker URL "${url}": use redis://, rediss://, amqp://, amqps:// or memory://.`);
   }
 }

@@ -1,0 +1,386 @@
+/**
+ * One consume() call on RabbitMQ: a channel of its own, one basic.consume per queue (manual ack),
+ * and the handler's prefetch window.
+ *
+ * Flow control. `basic.qos(prefetch, global=false)`: per consumer, as quorum queues refuse global qos
+ * (celery-wire.md §4.1). RabbitMQ counts *unacked* messages, the window counts *handler calls*: a
+ * message that arrives while the window is full waits in memory (still unacked, so a lost
+ * connection gives it back), and the handler never has more than `prefetch` calls in flight.
+ * A handler may return without settling (the worker holds ETA tasks that way); Celery then raises
+ * its global qos by one, which per-consumer qos cannot do for a running consumer (RabbitMQ applies a
+ * new qos to new consumers only). So when a consumer has used all its credit on held messages while
+ * the window has room, we start a new consumer on the queue (fresh credit) and cancel the old one;
+ * the held messages stay unacked on the channel and can still be settled.
+ *
+ * Settling: ack -> basic.ack, reject -> basic.reject(requeue), restore -> basic.nack(requeue=true)
+ * (RabbitMQ puts the message back at its original place, marked redelivered). Settling twice, or
+ * after the channel died, does nothing: RabbitMQ redelivers whatever was unacked on a dead channel.
+ *
+ * Broadcast queues (bound to a fanout exchange): declared on this channel when consumed
+ * (auto-delete, so nothing is stored once nobody consumes), consumed with manual ack too so that
+ * RabbitMQ's qos bounds what it pushes; each message is acked by us when its handler call ends, and
+ * ack/reject/restore are no-ops for the handler (broker.ts).
+ *
+ * Connection loss: the deliveries of the dead channel become no-ops, messages waiting in memory are
+ * dropped (RabbitMQ requeues them), and after each reconnect the consumer opens a new channel and
+ * consumes again, retrying with a backoff while that fails. Each step is reported through onError.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { BrokerConnectionError, BrokerError } from '../../errors';
+import type { Delivery, DeliveryHandler } from '../broker';
+import type { AmqpConnection } from './amqp-connection';
+import { replyCode, wrapAmqpError } from './amqp-errors';
+import { decodeDelivery } from './amqp-message';
+import type { FanoutBinding } from './amqp-topology';
+
+/** What a consumer needs of its broker. */
+export interface ConsumerContext {
+  readonly conn: AmqpConnection;
+  fanoutBindings(queue: string): FanoutBinding[] | undefined;
+  declareFanoutQueue(ch: Channel, queue: string, bindings: readonly FanoutBinding[]): Promise<void>;
+  /** Declares again what the broker declared (once per connection); resolves with the errors. */
+  redeclare(): Promise<unknown[]>;
+}
+
+/** One basic.consume. */
+interface Tag {
+  queue: string;
+  fanout: boolean;
+  consumerTag: string;
+  /** Messages delivered to this tag and not settled (what RabbitMQ counts against its qos). */
+  unacked: number;
+  /** Of those, the ones whose handler call ended without settling them. */
+  held: number;
+  cancelled: boolean;
+}
+
+/** The consumer's channel on one connection. */
+interface Session {
+  channel: Channel;
+  dead: boolean;
+  tags: Set<Tag>;
+  /** Deliveries not settled yet, over all tags (old ones included). */
+  unsettled: number;
+}
+
+/** One message received, from arrival to settlement. */
+interface Received {
+  delivery: Delivery;
+  session: Session;
+  tag: Tag;
+  msg: ConsumeMessage;
+  settled: boolean;
+  held: boolean;
+}
+
+const MAX_BACKOFF_MS = 5000;
+const MAX_QOS = 65_535;
+const CONNECTION_FORCED = 320;
+
+export class AmqpConsumer {
+  private readonly prefetch: number;
+  private readonly queues: string[];
+  private inFlight = 0;
+  private session: Session | null = null;
+  private readonly waiting: Received[] = [];
+  private draining = false;
+  private cancelled = false;
+  private cancelling?: Promise<void>;
+  private resuming: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly ctx: ConsumerContext,
+    queues: readonly string[],
+    private readonly handler: DeliveryHandler,
+    prefetch: number,
+    private readonly onError?: (error: unknown) => void,
+  ) {
+    this.queues = [...new Set(queues)];
+    this.prefetch = Math.max(1, Math.floor(prefetch));
+  }
+
+  /** Consumes on the live connection; a missing queue or a refused declaration fails it. */
+  async start(): Promise<void> {
+    this.session = await this.open(await this.ctx.conn.model());
+    this.unsubscribe.push(
+      this.ctx.conn.onDisconnect((err) => {
+        if (this.cancelled) return;
+        this.waiting.length = 0; // unacked on the dead channel: RabbitMQ requeues them
+        this.report(new BrokerConnectionError(`Lost the connection to RabbitMQ ${this.ctx.conn.redacted} (${err.message}); consuming ${this.queues.join(', ')} again once reconnected.`, { cause: err }));
+      }),
+      this.ctx.conn.onRetry(({ attempt, delay, error }) => {
+        if (!this.cancelled) this.report(new BrokerConnectionError(`Reconnecting to RabbitMQ ${this.ctx.conn.redacted}: attempt ${attempt} in ${delay} ms (${error.message}).`, { cause: error }));
+      }),
+      this.ctx.conn.onReconnect((model) => void this.resume(model)),
+    );
+  }
+
+  /** Stops consuming; waiting messages go back to their queue. The channel stays open until held deliveries are settled. */
+  cancel(): Promise<void> {
+    this.cancelling ??= (async () => {
+      this.cancelled = true;
+      clearTimeout(this.retryTimer);
+      for (const u of this.unsubscribe.splice(0)) u();
+      await this.resuming;
+      const s = this.session;
+      if (!s || s.dead) return;
+      await Promise.all([...s.tags].map((t) => this.cancelTag(s, t)));
+      for (const r of this.waiting.splice(0)) this.settle(r, (ch) => ch.nack(r.msg, false, true));
+      this.closeIfIdle(s);
+    })();
+    return this.cancelling;
+  }
+
+  /** Closes the channel now (broker close): unsettled deliveries go back to their queues. */
+  async close(): Promise<void> {
+    await this.cancel();
+    const s = this.session;
+    this.session = null;
+    if (s && !s.dead) {
+      s.dead = true;
+      await s.channel.close().catch(() => undefined);
+    }
+  }
+
+  private async open(model: ChannelModel): Promise<Session> {
+    const where = `${this.ctx.conn.redacted} (consuming ${this.queues.join(', ')})`;
+    let channel: Channel;
+    try {
+      channel = await model.createChannel();
+    } catch (err) {
+      throw wrapAmqpError(err, where);
+    }
+    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0 };
+    let closeError: Error | undefined;
+    channel.on('error', (err: Error) => (closeError = err));
+    channel.on('close', () => this.onChannelClose(session, closeError));
+    try {
+      await channel.prefetch(Math.min(this.prefetch, MAX_QOS), false); // prefetch-count is a short
+      for (const queue of this.queues) {
+        const bindings = this.ctx.fanoutBindings(queue);
+        if (bindings) await this.ctx.declareFanoutQueue(channel, queue, bindings);
+        await this.consumeTag(session, queue, bindings !== undefined);
+      }
+    } catch (err) {
+      session.dead = true;
+      channel.close().catch(() => undefined);
+      const e = closeError ?? err;
+      if (replyCode(e) === 404) {
+        throw new BrokerError(`Cannot consume from RabbitMQ ${this.ctx.conn.redacted}: ${(e as Error).message}. Declare the queue first.`, { cause: e });
+      }
+      throw wrapAmqpError(e, where);
+    }
+    return session;
+  }
+
+  private async consumeTag(session: Session, queue: string, fanout: boolean): Promise<Tag> {
+    const tag: Tag = { queue, fanout, consumerTag: '', unacked: 0, held: 0, cancelled: false };
+    session.tags.add(tag);
+    try {
+      const { consumerTag } = await session.channel.consume(queue, (msg) => this.onMessage(session, tag, msg), { noAck: false });
+      tag.consumerTag = consumerTag;
+      // cancelled while basic.consume was on its way: cancel it on the server too
+      if (tag.cancelled && !session.dead) await session.channel.cancel(consumerTag).catch(() => undefined);
+    } catch (err) {
+      session.tags.delete(tag);
+      throw err;
+    }
+    return tag;
+  }
+
+  private onMessage(session: Session, tag: Tag, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // basic.cancel from RabbitMQ: the queue was deleted
+      session.tags.delete(tag);
+      if (!this.cancelled) this.report(new BrokerError(`RabbitMQ cancelled the consumer of queue "${tag.queue}" (was it deleted?); messages of that queue are no longer received.`));
+      return;
+    }
+    tag.unacked++;
+    session.unsettled++;
+    const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false };
+    try {
+      r.delivery = this.delivery(r);
+    } catch (err) {
+      // headers amqplib decoded but we cannot make sense of: refuse the message rather than loop on it
+      this.settle(r, (ch) => ch.reject(msg, false));
+      this.report(new BrokerError(`Rejected a message from "${tag.queue}" that could not be read: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    if (this.cancelled) {
+      this.settle(r, (ch) => ch.nack(msg, false, true));
+      return;
+    }
+    this.waiting.push(r);
+    this.drain();
+  }
+
+  private delivery(r: Received): Delivery {
+    const { msg, tag } = r;
+    const once = (op: (ch: Channel) => void): Promise<void> => {
+      if (!r.settled) this.settle(r, op);
+      return Promise.resolve();
+    };
+    const noop = (): Promise<void> => Promise.resolve();
+    return {
+      message: decodeDelivery(msg),
+      info: {
+        exchange: msg.fields.exchange,
+        routingKey: msg.fields.routingKey,
+        queue: tag.queue,
+        redelivered: msg.fields.redelivered,
+        deliveryTag: String(msg.fields.deliveryTag),
+        priority: (msg.properties.priority as number | undefined) ?? 0,
+      },
+      // broadcasts are acked by us when the handler call ends (see run)
+      ack: tag.fanout ? noop : () => once((ch) => ch.ack(msg)),
+      reject: tag.fanout ? noop : ({ requeue }) => once((ch) => ch.reject(msg, requeue)),
+      restore: tag.fanout ? noop : () => once((ch) => ch.nack(msg, false, true)),
+    };
+  }
+
+  /** Sends an ack/reject/nack on the delivery's channel, unless that channel is dead (then RabbitMQ redelivers). */
+  private settle(r: Received, op: (ch: Channel) => void): void {
+    if (r.settled) return;
+    r.settled = true;
+    r.tag.unacked--;
+    r.session.unsettled--;
+    if (r.held) {
+      r.held = false;
+      r.tag.held--;
+    }
+    if (!r.session.dead) {
+      try {
+        op(r.session.channel);
+      } catch {
+        // the channel closed meanwhile: nothing to settle any more
+      }
+    }
+    if (this.cancelled) this.closeIfIdle(r.session);
+  }
+
+  /** Hands waiting messages to the handler while the window has room. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.inFlight < this.prefetch && this.waiting.length) {
+        const r = this.waiting.shift()!;
+        if (!r.session.dead) this.run(r);
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.renewCredit();
+  }
+
+  /** Calls the handler; its slot is held until the call settles. A throw or a rejection goes to onError. */
+  private run(r: Received): void {
+    this.inFlight++;
+    const done = (): void => {
+      this.inFlight--;
+      if (r.tag.fanout) this.settle(r, (ch) => ch.ack(r.msg));
+      else if (!r.settled) {
+        r.held = true;
+        r.tag.held++;
+      }
+      this.drain();
+    };
+    try {
+      const ret: unknown = this.handler(r.delivery);
+      if (ret instanceof Promise) {
+        ret.then(done, (err: unknown) => {
+          this.report(err);
+          done();
+        });
+      } else done();
+    } catch (err) {
+      this.report(err);
+      done();
+    }
+  }
+
+  /**
+   * A consumer whose qos credit is used up while some of it is held by messages whose handler call
+   * ended unsettled gets nothing more, though the window has room: replace it by a new consumer with
+   * fresh credit, as Celery raises its qos for each ETA task it holds.
+   */
+  private renewCredit(): void {
+    const s = this.session;
+    if (!s || s.dead || this.cancelled || this.inFlight >= this.prefetch || this.waiting.length) return;
+    for (const tag of [...s.tags]) {
+      if (tag.fanout || tag.cancelled || tag.held === 0 || tag.unacked < Math.min(this.prefetch, MAX_QOS)) continue;
+      tag.cancelled = true;
+      this.consumeTag(s, tag.queue, false).then(
+        () => this.cancelTag(s, tag),
+        (err: unknown) => {
+          tag.cancelled = false;
+          if (!s.dead) this.report(wrapAmqpError(err, `${this.ctx.conn.redacted} (renewing the consumer of "${tag.queue}")`));
+        },
+      );
+    }
+  }
+
+  private async cancelTag(s: Session, tag: Tag): Promise<void> {
+    tag.cancelled = true;
+    s.tags.delete(tag);
+    if (s.dead || !tag.consumerTag) return;
+    await s.channel.cancel(tag.consumerTag).catch(() => undefined);
+  }
+
+  private closeIfIdle(s: Session): void {
+    if (s.dead || s.unsettled > 0 || s.tags.size > 0) return;
+    s.dead = true;
+    s.channel.close().catch(() => undefined);
+  }
+
+  private onChannelClose(session: Session, error: Error | undefined): void {
+    if (session.dead) return;
+    session.dead = true;
+    if (this.cancelled || this.session !== session) return;
+    // Closed by RabbitMQ while the connection lives on: consume again on a new channel. A channel
+    // that went with its connection (no error of its own) is renewed by onReconnect.
+    if (!error || replyCode(error) === CONNECTION_FORCED) return;
+    this.report(wrapAmqpError(error, `${this.ctx.conn.redacted}: the consumer's channel was closed`));
+    this.scheduleRetry();
+  }
+
+  private resume(model?: ChannelModel): Promise<void> {
+    if (this.cancelled) return Promise.resolve();
+    this.resuming ??= (async () => {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      try {
+        for (const err of await this.ctx.redeclare()) this.report(err);
+        const session = await this.open(model ?? (await this.ctx.conn.model()));
+        if (this.cancelled) {
+          session.dead = true;
+          await session.channel.close().catch(() => undefined);
+          return;
+        }
+        this.session = session;
+        this.failures = 0;
+        this.drain();
+      } catch (err) {
+        this.report(err);
+        this.scheduleRetry();
+      }
+    })().finally(() => (this.resuming = null));
+    return this.resuming;
+  }
+
+  private scheduleRetry(): void {
+    if (this.cancelled || this.retryTimer) return;
+    this.failures++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.resume();
+    }, Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures));
+  }
+
+  private report(error: unknown): void {
+    this.onError?.(error);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Celery's exchanges, queues and bindings on RabbitMQ (celery-wire.md §4.1, Gotcha 12), declared
+ * exactly as Kombu declares them so that Python and Node never disagree (RabbitMQ answers a
+ * different redeclaration with 406 PRECONDITION_FAILED and closes the channel):
+ *
+ * | entity | declaration |
+ * |---|---|
+ * | task queue `Q` | durable, not exclusive, not auto-delete; `x-max-priority` (int32) only when asked |
+ * | its exchange (direct or topic) | durable, not auto-delete, no arguments; bound to `Q` with the routing key |
+ * | fanout exchange (`celery.pidbox`) | non-durable, not auto-delete, as Kombu's Mailbox declares it |
+ * | queue bound to a fanout exchange | declared when consumed: non-durable, auto-delete (gone with its consumer) |
+ *
+ * Every declaration runs on a throwaway channel (amqp-connection.ts `withChannel`): a 406 becomes a
+ * BrokerError naming the queue and the argument, and the connection stays healthy. What was declared
+ * is remembered and declared again after a reconnect (a broker restart may have lost it).
+ */
+import type { Channel } from 'amqplib';
+import { BrokerError } from '../../errors';
+import type { ExchangeType, QueueDeclaration } from '../broker';
+import { ExchangeTypes } from '../exchange-types';
+import type { AmqpConnection } from './amqp-connection';
+import { declareMismatchError, replyCode } from './amqp-errors';
+import { encodeArguments } from './amqp-headers';
+
+const PRECONDITION_FAILED = 406;
+const NOT_FOUND = 404;
+
+/** A queue bound to a fanout exchange: declared and bound when consumed. */
+export interface FanoutBinding {
+  exchange: string;
+  routingKey: string;
+}
+
+export class AmqpTopology {
+  /** Exchange types declared through this broker (as Kombu keeps them, client-side). */
+  readonly types = new ExchangeTypes();
+  /** Exchanges known to exist on the server (declared or checked), so a publish need not check. */
+  private readonly existing = new Set<string>(['']);
+  private readonly exchanges = new Map<string, ExchangeType>();
+  private readonly queues = new Map<string, QueueDeclaration>();
+  private readonly fanoutQueues = new Map<string, FanoutBinding[]>();
+
+  constructor(private readonly conn: AmqpConnection) {}
+
+  async declareExchange(name: string, type: ExchangeType): Promise<void> {
+    this.types.declare(name, type); // refuses a type change client-side, and '' as anything but direct
+    if (name === '' || this.exchanges.get(name) === type) return;
+    await this.conn.withChannel((ch) => this.exchangeOn(ch, name, type), `declaring exchange "${name}"`);
+    this.exchanges.set(name, type);
+    this.existing.add(name);
+  }
+
+  async declareQueue(queue: QueueDeclaration): Promise<void> {
+    if (queue.exchangeType) await this.declareExchange(queue.exchange, queue.exchangeType);
+    if (queue.exchange !== '' && this.types.isFanout(queue.exchange)) {
+      const list = this.fanoutQueues.get(queue.name) ?? [];
+      if (!list.some((b) => b.exchange === queue.exchange && b.routingKey === queue.routingKey)) list.push({ exchange: queue.exchange, routingKey: queue.routingKey });
+      this.fanoutQueues.set(queue.name, list);
+      return;
+    }
+    const key = bindingKey(queue);
+    if (this.queues.has(key)) return;
+    const type = this.types.typeOf(queue.exchange);
+    await this.conn.withChannel((ch) => this.queueOn(ch, queue, type), `declaring queue "${queue.name}"`);
+    this.queues.set(key, queue);
+    if (queue.exchange !== '') {
+      this.exchanges.set(queue.exchange, type);
+      this.existing.add(queue.exchange);
+    }
+  }
+
+  /** Stops redeclaring `queue` (it was deleted). */
+  forget(queue: string): void {
+    for (const [key, q] of this.queues) if (q.name === queue) this.queues.delete(key);
+    this.fanoutQueues.delete(queue);
+  }
+
+  /** The fanout bindings of `queue`, or undefined when it is an ordinary queue. */
+  fanoutBindings(queue: string): FanoutBinding[] | undefined {
+    return this.fanoutQueues.get(queue);
+  }
+
+  /** Throws a BrokerError when `exchange` does not exist on the server (checked once, then remembered). */
+  async ensureExchange(exchange: string): Promise<void> {
+    if (this.existing.has(exchange)) return;
+    // Publishing to a missing exchange would close the shared publish channel (404) and fail every
+    // publish in flight on it: check on a throwaway channel instead.
+    await this.conn.withChannel(async (ch) => {
+      try {
+        await ch.checkExchange(exchange);
+      } catch (err) {
+        if (replyCode(err) === NOT_FOUND) {
+          throw new BrokerError(`No exchange "${exchange}" on RabbitMQ ${this.conn.redacted}: message not routable. Declare the queue first.`, { cause: err });
+        }
+        throw err;
+      }
+    }, `checking exchange "${exchange}"`);
+    this.existing.add(exchange);
+  }
+
+  /** Declares again everything declared so far (after a reconnect). Errors are collected, not thrown. */
+  async redeclare(): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    for (const [name, type] of this.exchanges) {
+      if ([...this.queues.values()].some((q) => q.exchange === name)) continue; // declared with its queue
+      await this.conn.withChannel((ch) => this.exchangeOn(ch, name, type), `redeclaring exchange "${name}"`).catch((e: unknown) => errors.push(e));
+    }
+    for (const q of this.queues.values()) {
+      await this.conn.withChannel((ch) => this.queueOn(ch, q, this.types.typeOf(q.exchange)), `redeclaring queue "${q.name}"`).catch((e: unknown) => errors.push(e));
+    }
+    return errors;
+  }
+
+  /** Declares a fanout queue and binds it, on the consumer's channel (it lives as long as its consumer). */
+  async declareFanoutQueue(ch: Channel, queue: string, bindings: readonly FanoutBinding[]): Promise<void> {
+    await ch.assertQueue(queue, { durable: false, exclusive: false, autoDelete: true });
+    for (const b of bindings) await ch.bindQueue(queue, b.exchange, b.routingKey);
+  }
+
+  private async exchangeOn(ch: Channel, name: string, type: ExchangeType): Promise<void> {
+    try {
+      await ch.assertExchange(name, type, exchangeOptions(type));
+    } catch (err) {
+      throw replyCode(err) === PRECONDITION_FAILED ? declareMismatchError('exchange', name, err) : err;
+    }
+  }
+
+  private async queueOn(ch: Channel, q: QueueDeclaration, type: ExchangeType): Promise<void> {
+    if (q.exchange !== '') await this.exchangeOn(ch, q.exchange, type);
+    const args: Record<string, number> = {};
+    if (q.maxPriority !== undefined) args['x-max-priority'] = q.maxPriority;
+    try {
+      await ch.assertQueue(q.name, { durable: true, exclusive: false, autoDelete: false, arguments: encodeArguments(args) });
+    } catch (err) {
+      throw replyCode(err) === PRECONDITION_FAILED ? declareMismatchError('queue', q.name, err) : err;
+    }
+    if (q.exchange !== '') await ch.bindQueue(q.name, q.exchange, q.routingKey);
+  }
+}
+
+/** Kombu's defaults: durable, not auto-delete; fanout (pidbox) non-durable. */
+function exchangeOptions(type: ExchangeType): { durable: boolean; autoDelete: boolean } {
+  return { durable: type !== 'fanout', autoDelete: false };
+}
+
+function bindingKey(q: QueueDeclaration): string {
+  return `${q.name}\u0000${q.exchange}\u0000${q.routingKey}\u0000${q.maxPriority ?? ''}`;
+}

@@ -1,0 +1,87 @@
+// Celery 5.2.6 (Debian's /usr/bin/python3) and Celeriac sharing RabbitMQ, both ways: our client to a
+// Python worker, a Python client to our worker. Both sides declare the same queues (any difference
+// would be a 406), and our header tables must parse in py-amqp (Gotcha 2: timelimit [300, 200] is
+// int16 to a naive amqplib client, which makes the Python worker drop its connection in a loop).
+//
+// Setup: a RabbitMQ vhost of this file's own (deleted afterwards); results in Redis DB 9, where only
+// this run's result keys and record list are deleted at the end. Queues are unique per run.
+import { randomUUID } from 'node:crypto';
+import { Celeriac, Worker, createLogger, type Task } from '../../src/index';
+import { createTestVhost, listQueues, type TestVhost } from '../helpers/rabbit-vhost';
+import { PythonClient, assertPythonCelery, cleanupRedis, startPythonWorker, uniqueQueue, type InteropConfig, type PythonWorker } from './helpers/python';
+
+const REDIS_URL = process.env.CELERIAC_TEST_AMQP_INTEROP_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
+const TIMEOUT = 20_000;
+
+const pyQueue = uniqueQueue('amqp-pyworker');
+const nodeQueue = uniqueQueue('amqp-nodeworker');
+const ids = new Set<string>();
+let vhost: TestVhost;
+let pyWorker: PythonWorker | undefined;
+let client: Celeriac;
+let server: Celeriac;
+let worker: Worker;
+let py: PythonClient;
+
+/** An app whose default queue is `queue`, named as Celery names its exchange and routing key. */
+function makeApp(queue: string): Celeriac {
+  return new Celeriac({
+    brokerUrl: vhost.url,
+    resultBackend: REDIS_URL,
+    taskDefaultQueue: queue,
+    taskDefaultExchange: queue,
+    taskDefaultRoutingKey: queue,
+    logger: createLogger('silent'),
+  });
+}
+
+beforeAll(async () => {
+  await assertPythonCelery();
+  vhost = await createTestVhost('amqp-interop');
+  const pyConfig: InteropConfig = { brokerUrl: vhost.url, backendUrl: REDIS_URL, queue: pyQueue };
+  pyWorker = await startPythonWorker(pyConfig);
+  client = makeApp(pyQueue);
+  server = makeApp(nodeQueue);
+  server.task('interop.add', async (x: number, y: number) => x + y);
+  server.task('interop.echo', async (value: unknown) => value);
+  worker = new Worker(server, { concurrency: 2, hostname: 'node@amqp-interop' });
+  await worker.start();
+  py = new PythonClient({ brokerUrl: vhost.url, backendUrl: REDIS_URL, queue: nodeQueue });
+}, 90_000);
+
+afterAll(async () => {
+  await pyWorker?.stop();
+  await worker?.close();
+  await Promise.all([client?.close(), server?.close()]);
+  await cleanupRedis(REDIS_URL, { queues: [], taskIds: [...ids, ...py.ids] });
+  await vhost?.delete();
+}, 60_000);
+
+describe('Celeriac client -> Python worker over RabbitMQ', () => {
+  it('runs tasks whose headers carry int16-range integers, retries included', async () => {
+    const add = client.taskRef<Task<[number, number], number>>('interop.add');
+    const taskId = randomUUID();
+    ids.add(taskId);
+    const result = await add.applyAsync([200, 300], { taskId, timeLimit: 300, softTimeLimit: 200 });
+    await expect(result.get({ timeout: TIMEOUT })).resolves.toBe(500);
+    const retryId = randomUUID();
+    ids.add(retryId);
+    const retried = await client.taskRef<Task<[], number>>('interop.retry_once').applyAsync([], { taskId: retryId });
+    await expect(retried.get({ timeout: TIMEOUT })).resolves.toBe(1);
+    expect(pyWorker!.output()).not.toMatch(/FrameSyntaxError|Unrecoverable error|Connection to broker lost/);
+    // Python's worker and our client declared the queue the same way
+    expect((await listQueues(vhost.name)).find((q) => q.name === pyQueue)).toMatchObject({ durable: true, auto_delete: false, arguments: {} });
+  });
+});
+
+describe('Python client -> Celeriac worker over RabbitMQ', () => {
+  it('runs tasks sent by Celery, with a countdown too, results readable from Python', async () => {
+    const [now, later] = await py.sendMany([
+      { name: 'interop.add', args: [2, 3], wait: 20 },
+      { name: 'interop.echo', args: [{ n: 500, list: [1, 'x', null] }], options: { countdown: 1 }, wait: 20 },
+    ]);
+    expect(now).toMatchObject({ state: 'SUCCESS', result: 5 });
+    expect(later).toMatchObject({ state: 'SUCCESS', result: { n: 500, list: [1, 'x', null] } });
+    expect(await server.broker.queueLength(nodeQueue)).toBe(0);
+  });
+});
