@@ -51,6 +51,18 @@ export interface QueueDeclaration {
    */
   exchangeType?: ExchangeType;
   maxPriority?: number;
+  /** AMQP: survives a broker restart. Ignored by Redis and memory. @defaultValue true (false for fanout-bound queues) */
+  durable?: boolean;
+  /** AMQP: deleted when its last consumer goes. @defaultValue false (true for fanout-bound queues) */
+  autoDelete?: boolean;
+  /** AMQP queue arguments (`x-expires`, `x-message-ttl`, `x-queue-type`, `x-dead-letter-exchange`...). */
+  arguments?: Record<string, number | string>;
+}
+
+/** How an exchange is declared (AMQP; Redis and memory keep only its type). */
+export interface ExchangeOptions {
+  /** @defaultValue true, false for fanout (as Kombu declares celery.pidbox) */
+  durable?: boolean;
 }
 
 export interface DeliveryInfo {
@@ -104,7 +116,7 @@ export interface Broker {
    * Needed before publishing to a fanout exchange (see the header of this file). The default
    * exchange '' is direct and cannot be redeclared.
    */
-  declareExchange(name: string, type: ExchangeType): Promise<void>;
+  declareExchange(name: string, type: ExchangeType, options?: ExchangeOptions): Promise<void>;
   /** Declares a queue and binds it; idempotent. */
   declareQueue(queue: QueueDeclaration): Promise<void>;
   publish(message: WireMessage, route: Route): Promise<void>;

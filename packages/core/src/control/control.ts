@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, Delivery, QueueDeclaration } from '../brokers/broker';
 import type { Logger } from '../logging/logger';
-import { PIDBOX_EXCHANGE, REPLY_EXCHANGE, decodeControlReply, encodeControlRequest, replyQueue, type ControlRequest } from './pidbox';
+import { MAILBOX_QUEUE, PIDBOX_EXCHANGE, REPLY_EXCHANGE, decodeControlReply, encodeControlRequest, replyQueue, type ControlRequest } from './pidbox';
 
 export interface BroadcastOptions {
   arguments?: Record<string, unknown>;
@@ -49,7 +49,7 @@ export class Control {
   async broadcast<T = unknown>(method: string, options: BroadcastOptions = {}): Promise<Array<ControlReply<T>>> {
     await this.host.connect();
     const broker = this.host.broker;
-    await broker.declareExchange(PIDBOX_EXCHANGE, 'fanout');
+    await broker.declareExchange(PIDBOX_EXCHANGE, 'fanout', { durable: false });
     const request: ControlRequest = {
       method,
       arguments: options.arguments ?? {},
@@ -65,7 +65,8 @@ export class Control {
     const ticket = randomUUID();
     request.ticket = ticket;
     request.reply_to = { exchange: REPLY_EXCHANGE, routing_key: this.host.oid };
-    const queue: QueueDeclaration = { name: replyQueue(this.host.oid), exchange: REPLY_EXCHANGE, routingKey: this.host.oid, exchangeType: 'direct' };
+    const queue: QueueDeclaration = { name: replyQueue(this.host.oid), exchange: REPLY_EXCHANGE, routingKey: this.host.oid, ...MAILBOX_QUEUE, arguments: { ...MAILBOX_QUEUE.arguments } };
+    await broker.declareExchange(REPLY_EXCHANGE, 'direct', { durable: false });
     await broker.declareQueue(queue);
     const replies: Array<ControlReply<T>> = [];
     const limit = options.limit ?? (options.destination?.length || undefined);

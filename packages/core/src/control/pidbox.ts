@@ -10,6 +10,12 @@ import type { WireMessage } from '../protocol/wire-message';
 export const PIDBOX_EXCHANGE = 'celery.pidbox';
 export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
+/**
+ * How Kombu's Mailbox declares the node and reply queues on AMQP (celery-wire.md §4.1): non-durable,
+ * auto-delete, gone 10 s after their consumer, messages dropped after 5 min. Ignored on Redis.
+ */
+export const MAILBOX_QUEUE = { durable: false, autoDelete: true, arguments: { 'x-expires': 10_000, 'x-message-ttl': 300_000 } } as const;
+
 /** The queue a worker reads its commands from. */
 export const workerMailboxQueue = (nodename: string): string => `${nodename}.celery.pidbox`;
 /** The queue a client reads replies from. */

@@ -7,7 +7,7 @@
  */
 import type { Broker, Delivery, Subscription } from '../brokers/broker';
 import type { Logger } from '../logging/logger';
-import { PIDBOX_EXCHANGE, decodeControlRequest, encodeControlReply, isForNode, workerMailboxQueue, type ControlRequest } from './pidbox';
+import { MAILBOX_QUEUE, PIDBOX_EXCHANGE, decodeControlRequest, encodeControlReply, isForNode, workerMailboxQueue, type ControlRequest } from './pidbox';
 
 /** What the commands read from and act on: implemented by Worker. */
 export interface ControlTarget {
@@ -78,8 +78,8 @@ export class WorkerMailbox {
   /** Declares the mailbox queue and starts answering. */
   async start(): Promise<void> {
     const queue = workerMailboxQueue(this.target.hostname);
-    await this.broker.declareExchange(PIDBOX_EXCHANGE, 'fanout');
-    await this.broker.declareQueue({ name: queue, exchange: PIDBOX_EXCHANGE, routingKey: '', exchangeType: 'fanout' });
+    await this.broker.declareExchange(PIDBOX_EXCHANGE, 'fanout', { durable: false });
+    await this.broker.declareQueue({ name: queue, exchange: PIDBOX_EXCHANGE, routingKey: '', exchangeType: 'fanout', ...MAILBOX_QUEUE });
     this.subscription = await this.broker.consume([queue], (d) => this.onMessage(d), {
       prefetch: 10,
       onError: (err) => this.logger.error({ err }, 'Remote-control consumer error'),

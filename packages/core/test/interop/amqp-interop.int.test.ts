@@ -5,10 +5,16 @@
 //
 // Setup: a RabbitMQ vhost of this file's own (deleted afterwards); results in Redis DB 9, where only
 // this run's result keys and record list are deleted at the end. Queues are unique per run.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Celeriac, Worker, createLogger, type Task } from '../../src/index';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Celeriac, TaskRevokedError, Worker, createLogger, type Task } from '../../src/index';
 import { createTestVhost, listQueues, type TestVhost } from '../helpers/rabbit-vhost';
-import { PythonClient, assertPythonCelery, cleanupRedis, startPythonWorker, uniqueQueue, type InteropConfig, type PythonWorker } from './helpers/python';
+import { PY_DIR, PYTHON, PythonClient, assertPythonCelery, cleanupRedis, pythonEnv, startPythonWorker, uniqueQueue, type InteropConfig, type PythonWorker } from './helpers/python';
+
+const run = promisify(execFile);
 
 const REDIS_URL = process.env.CELERIAC_TEST_AMQP_INTEROP_REDIS_URL ?? 'redis://127.0.0.1:6379/9';
 const TIMEOUT = 20_000;
@@ -84,4 +90,72 @@ describe('Python client -> Celeriac worker over RabbitMQ', () => {
     expect(later).toMatchObject({ state: 'SUCCESS', result: { n: 500, list: [1, 'x', null] } });
     expect(await server.broker.queueLength(nodeQueue)).toBe(0);
   });
+});
+
+describe('remote control over RabbitMQ (celery.pidbox and reply.celery.pidbox as Kombu declares them)', () => {
+  const pyControl = async (...args: string[]): Promise<unknown> => {
+    const { stdout } = await run(PYTHON, [path.join(PY_DIR, 'control_peer.py'), vhost.url, ...args], { env: pythonEnv({ brokerUrl: vhost.url, queue: nodeQueue }), timeout: 30_000 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  };
+
+  it('a Python client pings, inspects and revokes on our worker', async () => {
+    await expect(pyControl('ping', 'node@amqp-interop')).resolves.toEqual([{ 'node@amqp-interop': { ok: 'pong' } }]);
+    const registered = (await pyControl('inspect', 'registered', 'node@amqp-interop')) as Record<string, string[]>;
+    expect(registered['node@amqp-interop']).toEqual(['interop.add', 'interop.echo']);
+    const id = randomUUID();
+    ids.add(id);
+    await expect(pyControl('revoke', id, 'node@amqp-interop')).resolves.toEqual([{ 'node@amqp-interop': { ok: `tasks ${id} flagged as revoked` } }]);
+    const r = await client.sendTask('interop.add', [1, 1], {}, { taskId: id, queue: nodeQueue });
+    await expect(r.get({ timeout: TIMEOUT })).rejects.toBeInstanceOf(TaskRevokedError);
+  }, 60_000);
+
+  it('our client pings, inspects and revokes on a Python worker', async () => {
+    const pyNode = pyWorker!.nodename.replace('%h', hostname());
+    await expect(client.control.ping({ destination: [pyNode], timeout: 5 })).resolves.toEqual([{ [pyNode]: { ok: 'pong' } }]);
+    const registered = await client.control.inspect({ destination: [pyNode], timeout: 5 }).registered();
+    expect(registered![pyNode]).toEqual(expect.arrayContaining(['interop.add']));
+    const id = randomUUID();
+    ids.add(id);
+    await expect(client.control.revoke(id, { destination: [pyNode], reply: true, timeout: 5 })).resolves.toEqual([{ [pyNode]: { ok: `tasks ${id} flagged as revoked` } }]);
+    const r = await client.sendTask('interop.add', [1, 1], {}, { taskId: id });
+    await expect(r.get({ timeout: TIMEOUT })).rejects.toBeInstanceOf(TaskRevokedError);
+    // Python's and our declarations of the pidbox entities agree (no 406 closed anything).
+    expect(pyWorker!.output()).not.toMatch(/PRECONDITION_FAILED|inequivalent/);
+  }, 60_000);
+});
+
+describe('rpc:// results over RabbitMQ', () => {
+  it('our client gets our worker\'s result; a Python rpc client gets it too', async () => {
+    const rpcServer = new Celeriac({ brokerUrl: vhost.url, resultBackend: 'rpc://', taskDefaultQueue: `${nodeQueue}-rpc`, taskDefaultExchange: `${nodeQueue}-rpc`, taskDefaultRoutingKey: `${nodeQueue}-rpc`, logger: createLogger('silent') });
+    rpcServer.task('interop.add', async (x: number, y: number) => x + y);
+    const rpcWorker = new Worker(rpcServer, { concurrency: 2, hostname: 'node-rpc@amqp-interop' });
+    await rpcWorker.start();
+    const rpcClient = new Celeriac({ brokerUrl: vhost.url, resultBackend: 'rpc://', taskDefaultQueue: `${nodeQueue}-rpc`, taskDefaultExchange: `${nodeQueue}-rpc`, taskDefaultRoutingKey: `${nodeQueue}-rpc`, logger: createLogger('silent') });
+    try {
+      const add = rpcClient.taskRef<Task<[number, number], number>>('interop.add');
+      const results = await Promise.all([add.delay(1, 2), add.delay(3, 4), add.delay(5, 6)]);
+      await expect(Promise.all(results.map((r) => r.get({ timeout: TIMEOUT })))).resolves.toEqual([3, 7, 11]);
+      const pyRpc = new PythonClient({ brokerUrl: vhost.url, backendUrl: 'rpc://', queue: `${nodeQueue}-rpc` });
+      await expect(pyRpc.send({ name: 'interop.add', args: [20, 22], wait: 20 })).resolves.toMatchObject({ state: 'SUCCESS', result: 42 });
+    } finally {
+      await rpcWorker.close();
+      await rpcServer.close();
+      await rpcClient.close();
+    }
+  }, 60_000);
+
+  it('a Python worker with the rpc backend answers our client', async () => {
+    const queue = uniqueQueue('amqp-pyrpc');
+    const pyRpcWorker = await startPythonWorker({ brokerUrl: vhost.url, backendUrl: 'rpc://', queue });
+    const rpcClient = new Celeriac({ brokerUrl: vhost.url, resultBackend: 'rpc://', taskDefaultQueue: queue, taskDefaultExchange: queue, taskDefaultRoutingKey: queue, logger: createLogger('silent') });
+    try {
+      const add = rpcClient.taskRef<Task<[number, number], number>>('interop.add');
+      await expect((await add.delay(40, 2)).get({ timeout: TIMEOUT })).resolves.toBe(42);
+      const fail = rpcClient.taskRef<Task<[string], never>>('interop.fail');
+      await expect((await fail.delay('over rpc')).get({ timeout: TIMEOUT })).rejects.toMatchObject({ excType: 'ValueError', excMessage: ['over rpc'] });
+    } finally {
+      await rpcClient.close();
+      await pyRpcWorker.stop();
+    }
+  }, 90_000);
 });

@@ -15,6 +15,7 @@
  * URL: `rpc://` uses the broker URL (it must be amqp:// or amqps://).
  */
 import amqplib, { type Channel, type ChannelModel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
+import { parseAmqpUrl, type ParsedAmqpUrl } from '../../brokers/amqp/amqp-url';
 import { BackendError, ConfigError, ResultTimeoutError } from '../../errors';
 import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../../protocol/result-meta';
 import { parseJson, stringifyJson } from '../../protocol/serializers';
@@ -38,7 +39,7 @@ type Listener = (meta: ResultMeta) => void;
 const MAX_CACHED = 100_000;
 
 export class RpcResultBackend implements ResultBackend {
-  private readonly url: string;
+  private readonly url: ParsedAmqpUrl;
   private connection: RecoveringChannelModel | undefined;
   private connecting: Promise<void> | undefined;
   private channel: Channel | undefined;
@@ -47,10 +48,10 @@ export class RpcResultBackend implements ResultBackend {
   private closed = false;
 
   constructor(private readonly options: RpcResultBackendOptions) {
-    if (!/^amqps?:\/\//i.test(options.brokerUrl)) {
+    if (!/^(amqps?|pyamqp):\/\//i.test(options.brokerUrl)) {
       throw new ConfigError('resultBackend', `The rpc:// result backend sends results over the broker, which must be RabbitMQ (amqp:// or amqps://); brokerUrl is "${options.brokerUrl.replace(/:[^:@/]*@/, ':***@')}".`);
     }
-    this.url = options.brokerUrl;
+    this.url = parseAmqpUrl(options.brokerUrl);
   }
 
   /** rpc:// cannot join chords (Celery: "the rpc backend does not support chords"). */
@@ -59,14 +60,14 @@ export class RpcResultBackend implements ResultBackend {
   connect(): Promise<void> {
     this.connecting ??= this.open().catch((err: unknown) => {
       this.connecting = undefined;
-      throw new BackendError(`rpc:// result backend: cannot connect to ${this.url.replace(/:[^:@/]*@/, ':***@')}: ${(err as Error).message}`, { cause: err });
+      throw new BackendError(`rpc:// result backend: cannot connect to ${this.url.redacted}: ${(err as Error).message}`, { cause: err });
     });
     return this.connecting;
   }
 
   private async open(): Promise<void> {
     const expiresMs = Math.round((this.options.expires ?? 86400) * 1000);
-    const connection = await amqplib.connect(this.url, {
+    const connection = await amqplib.connect(this.url.connect, {
       noDelay: true,
       recovery: {
         initialDelay: 100,

@@ -30,7 +30,7 @@
 import type { Channel } from 'amqplib';
 import { BrokerError, ConfigError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
-import type { Broker, BrokerCapabilities, ConsumeOptions, DeliveryHandler, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
+import type { Broker, BrokerCapabilities, ConsumeOptions, DeliveryHandler, ExchangeOptions, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
 import { AmqpConnection } from './amqp-connection';
 import { AmqpConsumer, type ConsumerContext } from './amqp-consumer';
 import { isRecoverableAmqpError, replyCode } from './amqp-errors';
@@ -95,8 +95,8 @@ export class AmqpBroker implements Broker {
     await this.conn.open();
   }
 
-  async declareExchange(name: string, type: ExchangeType): Promise<void> {
-    await this.topology.declareExchange(name, type);
+  async declareExchange(name: string, type: ExchangeType, options: ExchangeOptions = {}): Promise<void> {
+    await this.topology.declareExchange(name, type, options);
   }
 
   async declareQueue(queue: QueueDeclaration): Promise<void> {

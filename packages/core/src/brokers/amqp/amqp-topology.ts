@@ -16,7 +16,7 @@
  */
 import type { Channel } from 'amqplib';
 import { BrokerError } from '../../errors';
-import type { ExchangeType, QueueDeclaration } from '../broker';
+import type { ExchangeOptions, ExchangeType, QueueDeclaration } from '../broker';
 import { ExchangeTypes } from '../exchange-types';
 import type { AmqpConnection } from './amqp-connection';
 import { declareMismatchError, replyCode } from './amqp-errors';
@@ -29,6 +29,8 @@ const NOT_FOUND = 404;
 export interface FanoutBinding {
   exchange: string;
   routingKey: string;
+  /** Queue arguments of its declaration (x-expires, x-message-ttl as Kombu's Mailbox sets them). */
+  arguments?: Record<string, number | string>;
 }
 
 export class AmqpTopology {
@@ -39,11 +41,14 @@ export class AmqpTopology {
   private readonly exchanges = new Map<string, ExchangeType>();
   private readonly queues = new Map<string, QueueDeclaration>();
   private readonly fanoutQueues = new Map<string, FanoutBinding[]>();
+  /** Durability of exchanges declared with options (default: durable unless fanout). */
+  private readonly durability = new Map<string, boolean>();
 
   constructor(private readonly conn: AmqpConnection) {}
 
-  async declareExchange(name: string, type: ExchangeType): Promise<void> {
+  async declareExchange(name: string, type: ExchangeType, options: ExchangeOptions = {}): Promise<void> {
     this.types.declare(name, type); // refuses a type change client-side, and '' as anything but direct
+    if (options.durable !== undefined) this.durability.set(name, options.durable);
     if (name === '' || this.exchanges.get(name) === type) return;
     await this.conn.withChannel((ch) => this.exchangeOn(ch, name, type), `declaring exchange "${name}"`);
     this.exchanges.set(name, type);
@@ -54,7 +59,7 @@ export class AmqpTopology {
     if (queue.exchangeType) await this.declareExchange(queue.exchange, queue.exchangeType);
     if (queue.exchange !== '' && this.types.isFanout(queue.exchange)) {
       const list = this.fanoutQueues.get(queue.name) ?? [];
-      if (!list.some((b) => b.exchange === queue.exchange && b.routingKey === queue.routingKey)) list.push({ exchange: queue.exchange, routingKey: queue.routingKey });
+      if (!list.some((b) => b.exchange === queue.exchange && b.routingKey === queue.routingKey)) list.push({ exchange: queue.exchange, routingKey: queue.routingKey, arguments: queue.arguments });
       this.fanoutQueues.set(queue.name, list);
       return;
     }
@@ -113,13 +118,14 @@ export class AmqpTopology {
 
   /** Declares a fanout queue and binds it, on the consumer's channel (it lives as long as its consumer). */
   async declareFanoutQueue(ch: Channel, queue: string, bindings: readonly FanoutBinding[]): Promise<void> {
-    await ch.assertQueue(queue, { durable: false, exclusive: false, autoDelete: true });
+    const args = Object.assign({}, ...bindings.map((b) => b.arguments ?? {})) as Record<string, number | string>;
+    await ch.assertQueue(queue, { durable: false, exclusive: false, autoDelete: true, ...(Object.keys(args).length ? { arguments: encodeArguments(args) } : {}) });
     for (const b of bindings) await ch.bindQueue(queue, b.exchange, b.routingKey);
   }
 
   private async exchangeOn(ch: Channel, name: string, type: ExchangeType): Promise<void> {
     try {
-      await ch.assertExchange(name, type, exchangeOptions(type));
+      await ch.assertExchange(name, type, { durable: this.durability.get(name) ?? type !== 'fanout', autoDelete: false });
     } catch (err) {
       throw replyCode(err) === PRECONDITION_FAILED ? declareMismatchError('exchange', name, err) : err;
     }
@@ -127,10 +133,10 @@ export class AmqpTopology {
 
   private async queueOn(ch: Channel, q: QueueDeclaration, type: ExchangeType): Promise<void> {
     if (q.exchange !== '') await this.exchangeOn(ch, q.exchange, type);
-    const args: Record<string, number> = {};
+    const args: Record<string, number | string> = { ...q.arguments };
     if (q.maxPriority !== undefined) args['x-max-priority'] = q.maxPriority;
     try {
-      await ch.assertQueue(q.name, { durable: true, exclusive: false, autoDelete: false, arguments: encodeArguments(args) });
+      await ch.assertQueue(q.name, { durable: q.durable ?? true, exclusive: false, autoDelete: q.autoDelete ?? false, arguments: encodeArguments(args) });
     } catch (err) {
       throw replyCode(err) === PRECONDITION_FAILED ? declareMismatchError('queue', q.name, err) : err;
     }
@@ -138,11 +144,6 @@ export class AmqpTopology {
   }
 }
 
-/** Kombu's defaults: durable, not auto-delete; fanout (pidbox) non-durable. */
-function exchangeOptions(type: ExchangeType): { durable: boolean; autoDelete: boolean } {
-  return { durable: type !== 'fanout', autoDelete: false };
-}
-
 function bindingKey(q: QueueDeclaration): string {
-  return `${q.name}\u0000${q.exchange}\u0000${q.routingKey}\u0000${q.maxPriority ?? ''}`;
+  return `${q.name}\u0000${q.exchange}\u0000${q.routingKey}\u0000${q.maxPriority ?? ''}\u0000${q.durable ?? ''}\u0000${q.autoDelete ?? ''}\u0000${JSON.stringify(q.arguments ?? {})}`;
 }
