@@ -348,14 +348,27 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     return this.sendPrepared(task.taskName, merged, argsList.map((args) => this.prepare(task.taskName, args, merged, task)));
   }
 
-  /** Declares a queue and its binding once per app (taskCreateMissingQueues). */
+  /**
+   * Declares a queue and its binding once per app: as `taskQueues` describes it (exchange, routing
+   * key, x-max-priority, queue arguments such as x-queue-type), else with the defaults
+   * (taskCreateMissingQueues).
+   */
   async declareQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
     const binding = `${queue}\u0000${exchange}\u0000${routingKey}`;
     if (this.declared.has(binding)) return;
-    if (!this.conf.taskCreateMissingQueues && queue !== this.conf.taskDefaultQueue) {
-      throw new ConfigError('taskCreateMissingQueues', `Queue "${queue}" is not declared and taskCreateMissingQueues is false.`);
+    const spec = this.conf.taskQueues?.find((q) => q.name === queue);
+    if (!spec && !this.conf.taskCreateMissingQueues && queue !== this.conf.taskDefaultQueue) {
+      throw new ConfigError('taskCreateMissingQueues', `Queue "${queue}" is not in taskQueues and taskCreateMissingQueues is false.`);
     }
-    await this.broker.declareQueue({ name: queue, exchange, routingKey });
+    const maxPriority = spec?.maxPriority ?? this.conf.taskQueueMaxPriority;
+    await this.broker.declareQueue({
+      name: queue,
+      exchange: spec?.exchange ?? exchange,
+      routingKey: spec?.routingKey ?? routingKey,
+      ...(spec?.exchangeType ? { exchangeType: spec.exchangeType } : {}),
+      ...(maxPriority !== undefined ? { maxPriority } : {}),
+      ...(spec?.queueArguments ? { arguments: { ...spec.queueArguments } } : {}),
+    });
     this.declared.add(binding);
   }
 

@@ -37,6 +37,26 @@ export interface RouteSpec {
   routingKey?: string;
   priority?: number;
 }
+/**
+ * A queue of Celery's `task_queues`: how it is declared (exchange, binding, AMQP arguments). Queues
+ * named only in routes are declared with the defaults (a direct exchange of the same name).
+ */
+export interface QueueSpec {
+  name: string;
+  /** @defaultValue the queue's name (the default queue: taskDefaultExchange) */
+  exchange?: string;
+  exchangeType?: 'direct' | 'topic' | 'fanout';
+  /** @defaultValue the queue's name (the default queue: taskDefaultRoutingKey) */
+  routingKey?: string;
+  /** `x-max-priority` (AMQP): 0-255, higher served first. @defaultValue taskQueueMaxPriority */
+  maxPriority?: number;
+  /**
+   * AMQP queue arguments, e.g. `{ 'x-queue-type': 'quorum' }` or `{ 'x-dead-letter-exchange': 'dlx' }`
+   * (Kombu's queue_arguments). Everyone declaring the queue must give the same ones.
+   */
+  queueArguments?: Record<string, number | string>;
+}
+
 /** A router function: return a route for a task name, or null/undefined to fall through. */
 export type RouterFunction = (name: string, args: unknown[], kwargs: Record<string, unknown>) => RouteSpec | string | null | undefined;
 /** Celery's task_routes: a map from exact name or glob to a route, router functions, or a list of both. */
@@ -77,6 +97,8 @@ export interface CeleriacSettings {
   taskDefaultRoutingKey: string;
   taskDefaultPriority: number | undefined;
   taskRoutes: TaskRoutes | undefined;
+  taskQueues: QueueSpec[] | undefined;
+  taskQueueMaxPriority: number | undefined;
   taskCreateMissingQueues: boolean;
   taskPublishRetry: boolean;
   taskPublishRetryPolicy: RetryPolicy;
@@ -136,6 +158,8 @@ export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } =
   taskDefaultRoutingKey: { celeryName: 'task_default_routing_key', kind: 'string', default: 'celery', doc: 'Routing key of the default queue.' },
   taskDefaultPriority: { celeryName: 'task_default_priority', kind: 'number', default: undefined, min: 0, doc: 'Priority of tasks sent without one (0-9).' },
   taskRoutes: { celeryName: 'task_routes', kind: 'json', default: undefined, doc: 'Routes by name or glob: {"billing.*": {"queue": "billing"}}, or router functions in code.' },
+  taskQueues: { celeryName: 'task_queues', kind: 'json', default: undefined, doc: 'Queue declarations: [{"name", "exchange", "exchangeType", "routingKey", "maxPriority", "queueArguments": {"x-queue-type": "quorum"}}], or {"name": {...}}.' },
+  taskQueueMaxPriority: { celeryName: 'task_queue_max_priority', kind: 'number', default: undefined, min: 0, doc: 'x-max-priority of every task queue (RabbitMQ; 9 first). Must match how others declared the queue.' },
   taskCreateMissingQueues: { celeryName: 'task_create_missing_queues', kind: 'boolean', default: true, doc: 'Declare queues named in routes on first use.' },
   taskPublishRetry: { celeryName: 'task_publish_retry', kind: 'boolean', default: true, doc: 'Retry a publish when the broker is unreachable.' },
   taskPublishRetryPolicy: {

@@ -125,6 +125,44 @@ function validateShapes(s: CeleriacSettings): void {
     throw new ConfigError('timezone', `Setting "timezone" has unknown time zone "${s.timezone}": use an IANA name such as "Europe/Paris" or "UTC".`);
   }
   validateBeat(s);
+  validateQueues(s);
+}
+
+function validateQueues(s: CeleriacSettings): void {
+  const priority = (value: unknown, key: string, label: string): void => {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255)) {
+      throw new ConfigError(key, `${label} must be an integer from 0 to 255 (x-max-priority), got ${JSON.stringify(value)}.`);
+    }
+  };
+  priority(s.taskQueueMaxPriority, 'taskQueueMaxPriority', 'Setting "taskQueueMaxPriority"');
+  if (s.taskQueues === undefined) return;
+  // Also accepted as { name: { ...declaration } } (handy in an environment variable).
+  const given = s.taskQueues as unknown;
+  if (given && typeof given === 'object' && !Array.isArray(given)) {
+    s.taskQueues = Object.entries(given as Record<string, object>).map(([name, spec]) => ({ ...spec, name }));
+  }
+  if (!Array.isArray(s.taskQueues)) throw new ConfigError('taskQueues', 'Setting "taskQueues" must be a list of queues: [{ "name": "billing", ... }] (or { "billing": { ... } }).');
+  const seen = new Set<string>();
+  const keys = ['name', 'exchange', 'exchangeType', 'routingKey', 'maxPriority', 'queueArguments'];
+  s.taskQueues.forEach((q, i) => {
+    const where = `taskQueues[${i}]`;
+    if (!q || typeof q !== 'object' || typeof q.name !== 'string' || !q.name) throw new ConfigError('taskQueues', `${where} needs a "name".`);
+    for (const k of Object.keys(q)) {
+      if (!keys.includes(k)) throw new ConfigError('taskQueues', `${where} ("${q.name}"): unknown key "${k}"${nearest(k, keys) ? `. Did you mean "${nearest(k, keys)}"?` : '.'}`);
+    }
+    if (seen.has(q.name)) throw new ConfigError('taskQueues', `${where}: queue "${q.name}" is declared twice.`);
+    seen.add(q.name);
+    if (q.exchangeType !== undefined && !['direct', 'topic', 'fanout'].includes(q.exchangeType)) throw new ConfigError('taskQueues', `${where} ("${q.name}"): exchangeType must be direct, topic or fanout.`);
+    priority(q.maxPriority, 'taskQueues', `${where} ("${q.name}") maxPriority`);
+    if (q.queueArguments !== undefined) {
+      if (!q.queueArguments || typeof q.queueArguments !== 'object' || Array.isArray(q.queueArguments)) throw new ConfigError('taskQueues', `${where} ("${q.name}"): queueArguments must be an object.`);
+      for (const [k, v] of Object.entries(q.queueArguments)) {
+        if (typeof v !== 'number' && typeof v !== 'string') throw new ConfigError('taskQueues', `${where} ("${q.name}"): queue argument "${k}" must be a number or a string.`);
+      }
+      const type = q.queueArguments['x-queue-type'];
+      if (type !== undefined && !['classic', 'quorum', 'stream'].includes(String(type))) throw new ConfigError('taskQueues', `${where} ("${q.name}"): x-queue-type must be classic, quorum or stream.`);
+    }
+  });
 }
 
 function validateBeat(s: CeleriacSettings): void {

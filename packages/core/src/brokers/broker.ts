@@ -99,6 +99,28 @@ export interface ConsumeOptions {
   prefetch: number;
   /** Called when consuming hits an error it recovers from (reconnects), for logging. */
   onError?: (error: unknown) => void;
+  /**
+   * Called when consuming works again after a problem that `onError` reported (a reconnect, a consumer
+   * rebuilt after the server cancelled it or it stopped receiving), for logging at info/warn level.
+   * Optional for brokers: those that recover silently never call it.
+   */
+  onRecover?: (event: ConsumerRecovery) => void;
+}
+
+/** What `ConsumeOptions.onRecover` is told. */
+export interface ConsumerRecovery {
+  /**
+   * `reconnected`: consuming again on a new connection; `reopened`: on a new channel after the server
+   * closed the old one; `rebuilt`: a consumer that had stopped receiving (cancelled by the server, or
+   * silent while messages waited) was replaced.
+   */
+  kind: 'reconnected' | 'reopened' | 'rebuilt';
+  /** The queues consumed again. */
+  queues: readonly string[];
+  /** Human-readable, for the log line. */
+  message: string;
+  /** Milliseconds since the problem was first noticed, when known. */
+  downMs?: number;
 }
 
 export interface Subscription {
@@ -120,6 +142,11 @@ export interface Broker {
   /** Declares a queue and binds it; idempotent. */
   declareQueue(queue: QueueDeclaration): Promise<void>;
   publish(message: WireMessage, route: Route): Promise<void>;
+  /**
+   * Optional (capabilities.nativeDelay): delivers `message` to `queue` after `delaySeconds` without a
+   * consumer holding it meanwhile (AMQP: TTL + dead-letter levels). Workers hand long ETAs to it.
+   */
+  publishDelayed?(message: WireMessage, queue: string, delaySeconds: number): Promise<void>;
   /** Publishes many messages in one round trip where the transport allows. */
   publishMany(items: ReadonlyArray<{ message: WireMessage; route: Route }>): Promise<void>;
   consume(queues: readonly string[], handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription>;

@@ -45,6 +45,12 @@ export interface WorkerOptions {
   remoteControl?: boolean;
   /** File that keeps revoked task ids across restarts (Celery's --statedb). */
   stateDb?: string;
+  /**
+   * Seconds of ETA this worker holds a message for (unacked) at most. A later ETA goes back to a
+   * broker that can delay by itself (RabbitMQ: delay levels), so no message outlives RabbitMQ's
+   * consumer_timeout (30 min) in a worker. @defaultValue 300
+   */
+  etaHoldLimit?: number;
 }
 
 /** Events a worker emits (also the basis of Celery task events). */
@@ -167,6 +173,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     if (this.listenerCount('task-received')) this.emit('task-received', { id: message.id, name: message.task, message });
     const held: Held = { delivery, message, state: 'waiting', acked: false };
     this.held.add(held);
+    const etaMs = message.eta ? message.eta.getTime() - Date.now() : 0;
+    if (etaMs > (this.options.etaHoldLimit ?? 300) * 1000 && app.broker.publishDelayed) {
+      await this.deferToBroker(held, message, etaMs);
+      return;
+    }
     if (message.eta && message.eta.getTime() > Date.now()) {
       // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
       held.state = 'eta';
@@ -242,6 +253,24 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     } finally {
       this.held.delete(held);
       this.slots.release();
+      if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Hands a far ETA back to the broker's delayed delivery, then acks: nothing is held meanwhile. */
+  private async deferToBroker(held: Held, message: TaskMessage, etaMs: number): Promise<void> {
+    const { delivery } = held;
+    try {
+      await this.app.broker.publishDelayed!(delivery.message, delivery.info.queue, etaMs / 1000);
+      held.acked = true;
+      await delivery.ack();
+      this.app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] due in ${Math.round(etaMs / 1000)}s: handed to the broker's delayed delivery`);
+    } catch (err) {
+      // Not deferred: give it back, another worker (or this one, later) gets it again.
+      this.app.logger.error({ err, task: message.task, id: message.id }, `Could not defer ETA task ${message.task}[${message.id}]; giving it back to the queue`);
+      await delivery.restore().catch(() => undefined);
+    } finally {
+      this.held.delete(held);
       if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }

@@ -37,6 +37,7 @@ import { isRecoverableAmqpError, replyCode } from './amqp-errors';
 import { AmqpPublisher } from './amqp-publisher';
 import { AmqpTopology, type FanoutBinding } from './amqp-topology';
 import { parseAmqpUrl } from './amqp-url';
+import { DELAY_LEVELS, bindDelayedDestination, declareDelayTopology, delayRoutingKey, levelName } from './amqp-delayed-delivery';
 
 export interface AmqpBrokerOptions {
   /** `amqp://` or `amqps://` URL. */
@@ -62,7 +63,7 @@ const NOT_FOUND = 404;
  * await broker.publish(wire, { exchange: '', routingKey: 'celery' }); // resolves once RabbitMQ confirmed it
  */
 export class AmqpBroker implements Broker {
-  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'high-first', fanout: true, nativeDelay: false };
+  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'high-first', fanout: true, nativeDelay: true };
   /** The vhost from the URL. */
   readonly vhost: string;
   private readonly conn: AmqpConnection;
@@ -70,6 +71,8 @@ export class AmqpBroker implements Broker {
   private readonly publisher: AmqpPublisher;
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly consumerContext: ConsumerContext;
+  /** The delayed-delivery levels, declared once per connection, and the queues bound to them. */
+  private delayTopology: { generation: number; done: Promise<void>; bound: Set<string> } | null = null;
   /** The connection generation last redeclared, and that redeclaration. */
   private redeclared: { generation: number; done: Promise<unknown[]> } | null = null;
 
@@ -122,6 +125,30 @@ export class AmqpBroker implements Broker {
     this.consumers.add(consumer);
     // once cancelled, its channel closes by itself when the last held delivery is settled (or with the connection)
     return { cancel: () => consumer.cancel().finally(() => this.consumers.delete(consumer)) };
+  }
+
+  /**
+   * Publishes `message` to `queue` after `delaySeconds` through the delay levels
+   * (amqp-delayed-delivery.ts): nothing is held by a consumer meanwhile. Resolves once RabbitMQ
+   * confirmed it. The topology is declared on first use.
+   */
+  async publishDelayed(message: WireMessage, queue: string, delaySeconds: number): Promise<void> {
+    if (this.delayTopology?.generation !== this.conn.generation) {
+      this.delayTopology = { generation: this.conn.generation, done: this.conn.withChannel((ch) => declareDelayTopology(ch), 'declaring the delayed-delivery levels'), bound: new Set() };
+    }
+    const topology = this.delayTopology;
+    try {
+      await topology.done;
+    } catch (err) {
+      this.delayTopology = null;
+      throw err;
+    }
+    if (!topology.bound.has(queue)) {
+      await this.conn.withChannel((ch) => bindDelayedDestination(ch, queue), `binding "${queue}" to delayed delivery`);
+      topology.bound.add(queue);
+    }
+    const top = levelName(DELAY_LEVELS - 1);
+    await this.publisher.publish([{ message, route: { exchange: top, routingKey: delayRoutingKey(delaySeconds, queue) }, mandatory: true }]);
   }
 
   /** Deletes a queue and its messages (Kombu's `queue_delete`); a missing queue is not an error. */

@@ -116,6 +116,19 @@ export class AmqpTopology {
     return errors;
   }
 
+  /**
+   * Declares again the queue `name` as it was declared through this broker (the consumer watchdog
+   * found it missing: deleted by someone else, as Celery's worker redeclares it when its consumer is
+   * cancelled). False when this broker never declared it (or deleted it itself): nothing to do.
+   */
+  async redeclareQueue(name: string): Promise<boolean> {
+    const declarations = [...this.queues.values()].filter((q) => q.name === name);
+    for (const q of declarations) {
+      await this.conn.withChannel((ch) => this.queueOn(ch, q, this.types.typeOf(q.exchange)), `redeclaring queue "${q.name}"`);
+    }
+    return declarations.length > 0;
+  }
+
   /** Declares a fanout queue and binds it, on the consumer's channel (it lives as long as its consumer). */
   async declareFanoutQueue(ch: Channel, queue: string, bindings: readonly FanoutBinding[]): Promise<void> {
     const args = Object.assign({}, ...bindings.map((b) => b.arguments ?? {})) as Record<string, number | string>;
