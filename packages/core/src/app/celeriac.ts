@@ -312,7 +312,10 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     await publishWithRetry(
       async () => {
         await this.connect();
-        for (const p of prepared) if (p.route.queue) await this.declareQueue(p.route.queue, p.route.exchange, p.route.routingKey);
+        for (const p of prepared) {
+          if (p.route.queue) await this.declareQueue(p.route.queue, p.route.exchange, p.route.routingKey);
+          else if (p.route.broadcast) await this.broker.declareExchange(p.route.exchange, 'fanout');
+        }
         if (prepared.length === 1) await this.broker.publish(prepared[0]!.wire, prepared[0]!.target);
         else await this.broker.publishMany(prepared.map((p) => ({ message: p.wire, route: p.target })));
       },

@@ -17,6 +17,8 @@ export interface ResolvedRoute {
    * Celery does for queue routes), or the route's exchange and routing key when the route names one.
    */
   publish: { exchange: string; routingKey: string };
+  /** A broadcast queue (taskQueues with exchangeType fanout): every worker consuming it gets the task. */
+  broadcast?: boolean;
 }
 
 export interface RouteRequest {
@@ -77,6 +79,12 @@ export function resolveRoute(settings: CeleriacSettings, req: RouteRequest): Res
     return { queue: q, exchange: settings.taskDefaultExchange, routingKey: settings.taskDefaultRoutingKey, priority: spec.priority, publish: { exchange: '', routingKey: q } };
   }
   if (spec.queue) {
+    const declared = settings.taskQueues?.find((q) => q.name === spec.queue);
+    if (declared?.exchangeType === 'fanout') {
+      // Celery's Broadcast queue: published to its fanout exchange, each worker has a queue of its own.
+      const exchange = declared.exchange ?? declared.name;
+      return { queue: null, exchange, routingKey: '', priority: spec.priority, publish: { exchange, routingKey: '' }, broadcast: true };
+    }
     const isDefault = spec.queue === settings.taskDefaultQueue;
     const exchange = spec.exchange ?? (isDefault ? settings.taskDefaultExchange : spec.queue);
     const routingKey = spec.routingKey ?? (isDefault ? settings.taskDefaultRoutingKey : spec.queue);

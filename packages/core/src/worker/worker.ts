@@ -7,6 +7,7 @@
  * rejected without requeue) → look up the task (unknown: NotRegistered FAILURE, rejected) → expired?
  * (REVOKED, acked) → ETA? (held until due) → wait for a slot → ack (unless acksLate) → run → ack late.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Celeriac } from '../app/celeriac';
@@ -122,11 +123,21 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     if (this.app.conf.imports.length) await this.app.autodiscover(this.app.conf.imports);
     await this.revoked.load();
     await this.app.connect();
+    const consumed: string[] = [];
     for (const q of this.queues) {
+      const spec = this.app.conf.taskQueues?.find((s) => s.name === q);
+      if (spec?.exchangeType === 'fanout') {
+        // A broadcast queue (Celery's Broadcast): a queue of this worker's own, bound to the fanout exchange.
+        const own = `bcast.${randomUUID()}`;
+        await this.app.broker.declareQueue({ name: own, exchange: spec.exchange ?? spec.name, routingKey: '', exchangeType: 'fanout' });
+        consumed.push(own);
+        continue;
+      }
       const isDefault = q === this.app.conf.taskDefaultQueue;
       await this.app.declareQueue(q, isDefault ? this.app.conf.taskDefaultExchange : q, isDefault ? this.app.conf.taskDefaultRoutingKey : q);
+      consumed.push(q);
     }
-    this.subscription = await this.app.broker.consume(this.queues, (d) => this.onDelivery(d), {
+    this.subscription = await this.app.broker.consume(consumed, (d) => this.onDelivery(d), {
       prefetch: this.prefetch,
       onError: (err) => {
         this.app.logger.error({ err }, 'Consumer error');

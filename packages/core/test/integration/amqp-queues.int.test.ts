@@ -92,3 +92,24 @@ test('an ETA beyond the hold limit is handed to the delay levels, not held, and 
   expect(levels).toHaveLength(28);
   expect(levels.find((q) => q.name === 'celery_delayed_3')).toMatchObject({ arguments: { 'x-queue-type': 'quorum', 'x-message-ttl': 8000, 'x-dead-letter-exchange': 'celery_delayed_2' } });
 }, 30_000);
+
+test('a broadcast queue (fanout) reaches every worker on RabbitMQ', async () => {
+  const seen: string[] = [];
+  const make = (): Celeriac => {
+    const app = makeApp({ taskQueues: [{ name: 'all_workers', exchangeType: 'fanout' }] });
+    app.task('t.hello', async function (this: { request: { hostname: string } }) {
+      seen.push(this.request.hostname);
+    });
+    return app;
+  };
+  const [a, b, client] = [make(), make(), make()];
+  for (const [app, name] of [[a, 'a@bcast'], [b, 'b@bcast']] as const) {
+    const w = new Worker(app, { hostname: name, queues: ['all_workers'], remoteControl: false });
+    workers.push(w);
+    await w.start();
+  }
+  await client.sendTask('t.hello', [], {}, { queue: 'all_workers' });
+  for (let i = 0; i < 500 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(seen.sort()).toEqual(['a@bcast', 'b@bcast']);
+  expect((await listQueues(vhost.name)).filter((q) => q.name.startsWith('bcast.'))).toHaveLength(2);
+});
