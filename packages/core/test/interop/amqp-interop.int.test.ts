@@ -50,6 +50,10 @@ beforeAll(async () => {
   server = makeApp(nodeQueue);
   server.task('interop.add', async (x: number, y: number) => x + y);
   server.task('interop.echo', async (value: unknown) => value);
+  server.task('interop.kwargs', async (a: number, b: number = 2, c: number = 3) => ({ a, b, c }));
+  server.task('interop.fail', async (msg: string) => {
+    throw new RangeError(msg);
+  });
   worker = new Worker(server, { concurrency: 2, hostname: 'node@amqp-interop' });
   await worker.start();
   py = new PythonClient({ brokerUrl: vhost.url, backendUrl: REDIS_URL, queue: nodeQueue });
@@ -158,4 +162,42 @@ describe('rpc:// results over RabbitMQ', () => {
       await pyRpcWorker.stop();
     }
   }, 90_000);
+});
+
+describe('more calls over RabbitMQ', () => {
+  it('a Python client\'s kwargs reach our task; our failure reads in Python as the builtin exception', async () => {
+    const [kw, failed] = await py.sendMany([
+      { name: 'interop.kwargs', args: [1], kwargs: { c: 30 }, wait: 20 },
+      { name: 'interop.fail', args: ['from node'], wait: 20 },
+    ]);
+    expect(kw).toMatchObject({ state: 'SUCCESS', result: { a: 1, b: 2, c: 30 } });
+    expect(failed).toMatchObject({ state: 'FAILURE', exc_type: 'ValueError', exc_module: 'builtins', exc_message: ['from node'] });
+  });
+
+  it('priority on an x-max-priority queue: queued 0, 9, 5, 2, 7 before a Python worker started, run 9, 7, 5, 2, 0', async () => {
+    const queue = uniqueQueue('amqp-prio');
+    const config: InteropConfig = { brokerUrl: vhost.url, backendUrl: REDIS_URL, queue, maxPriority: 9 };
+    const app = new Celeriac({ brokerUrl: vhost.url, resultBackend: REDIS_URL, taskDefaultQueue: queue, taskDefaultExchange: queue, taskDefaultRoutingKey: queue, taskQueueMaxPriority: 9, logger: createLogger('silent') });
+    const tag = randomUUID().slice(0, 8);
+    const record = app.taskRef<Task<[string], string>>('interop.record');
+    const results = [];
+    for (const p of [0, 9, 5, 2, 7]) {
+      const taskId = randomUUID();
+      ids.add(taskId);
+      results.push(await record.applyAsync([`${tag}-p${p}`], { priority: p, taskId }));
+    }
+    const worker = await startPythonWorker(config);
+    const redis = new (await import('ioredis')).Redis(REDIS_URL);
+    try {
+      for (const r of results) await r.get({ timeout: TIMEOUT });
+      const order = (await redis.lrange(`${queue}:record`, 0, -1)).filter((t) => t.startsWith(`${tag}-`));
+      expect(order).toEqual([9, 7, 5, 2, 0].map((p) => `${tag}-p${p}`));
+      expect(worker.output()).not.toMatch(/PRECONDITION_FAILED|inequivalent/);
+    } finally {
+      await redis.del(`${queue}:record`);
+      redis.disconnect();
+      await worker.stop();
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -37,6 +37,8 @@ export interface InteropConfig {
   queue: string;
   /** Redis list `interop.record` appends to. @defaultValue `<queue>:record` */
   recordKey?: string;
+  /** The Python app's task_queue_max_priority (RabbitMQ x-max-priority). */
+  maxPriority?: number;
 }
 
 /** A queue name unique to this run, e.g. `interop-3f9a1c2e`. */
@@ -62,6 +64,7 @@ export function pythonEnv(config: InteropConfig): NodeJS.ProcessEnv {
     CELERIAC_INTEROP_BACKEND: config.backendUrl ?? config.brokerUrl,
     CELERIAC_INTEROP_QUEUE: config.queue,
     CELERIAC_INTEROP_RECORD_KEY: recordKey(config),
+    ...(config.maxPriority !== undefined ? { CELERIAC_INTEROP_MAX_PRIORITY: String(config.maxPriority) } : {}),
   };
 }
 

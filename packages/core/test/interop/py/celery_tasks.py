@@ -9,6 +9,7 @@ helpers/python.ts:
   CELERIAC_INTEROP_BACKEND     result backend URL  (defaults to the broker URL)
   CELERIAC_INTEROP_QUEUE       task_default_queue: the only queue the tests use (unique per run)
   CELERIAC_INTEROP_RECORD_KEY  Redis list interop.record appends to (default <queue>:record)
+  CELERIAC_INTEROP_MAX_PRIORITY  task_queue_max_priority (RabbitMQ x-max-priority), when set
 
 Task names are explicit (`interop.*`), the same names the Node side registers, so a test can send
 the same call to either worker.
@@ -36,6 +37,9 @@ app.conf.update(
     # One message reserved at a time, so priority order is the order tasks run in.
     worker_prefetch_multiplier=1,
 )
+# RabbitMQ priority queues: everyone must declare the queue with the same x-max-priority.
+if os.environ.get('CELERIAC_INTEROP_MAX_PRIORITY'):
+    app.conf.task_queue_max_priority = int(os.environ['CELERIAC_INTEROP_MAX_PRIORITY'])
 
 _redis = None
 
