@@ -118,3 +118,51 @@ describe('on Redis, as a web producer and a separate worker process', () => {
     web.child.kill('SIGTERM');
   });
 });
+
+describe('on RabbitMQ with Redis results, as a web producer and a separate worker process', () => {
+  const prefix = `t-sample-amqp-${Math.random().toString(36).slice(2, 8)}:`;
+  const redisUrl = 'redis://127.0.0.1:6379/0';
+  const vhost = `t-sample-${Math.random().toString(36).slice(2, 8)}`;
+  const run = (args: string[]) =>
+    new Promise<void>((ok, fail) => {
+      const p = spawn('rabbitmqctl', ['-q', ...args], { stdio: 'ignore' });
+      p.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`rabbitmqctl ${args.join(' ')} exited ${code}`))));
+    });
+  beforeAll(async () => {
+    await run(['add_vhost', vhost]);
+    await run(['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
+  }, 30_000);
+  afterAll(async () => {
+    await run(['delete_vhost', vhost]);
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(redisUrl);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }, 30_000);
+
+  it('the producer queues over HTTP, the worker process runs the task and the batch chord', async () => {
+    const env = {
+      CELERIAC_BROKER_URL: `amqp://guest:guest@127.0.0.1:5672/${vhost}`,
+      CELERIAC_RESULT_BACKEND: redisUrl,
+      CELERIAC_RESULT_BACKEND_TRANSPORT_OPTIONS: JSON.stringify({ globalKeyprefix: prefix }),
+    };
+    const worker = await startSample({ ...env, SAMPLE_ROLES: 'worker' });
+    const web = await startSample({ ...env, SAMPLE_ROLES: 'producer' });
+    const res = await fetch(`${web.base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'p q p' }) });
+    const { taskId } = (await res.json()) as { taskId: string };
+    expect((await poll(`${web.base}/tasks/${taskId}`, (b) => b.state === 'SUCCESS')).result).toEqual({ words: 3, top: [['p', 2], ['q', 1]] });
+    const batch = await fetch(`${web.base}/reports/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['a b', 'b c'] }) });
+    const { taskId: mergedId } = (await batch.json()) as { taskId: string };
+    expect((await poll(`${web.base}/tasks/${mergedId}`, (b) => b.state === 'SUCCESS')).result).toEqual({ words: 4, top: [['b', 2], ['a', 1], ['c', 1]] });
+    for (const p of [web, worker]) {
+      const exited = new Promise((r) => p.child.once('exit', r));
+      p.child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+});
