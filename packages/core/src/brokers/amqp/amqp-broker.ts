@@ -7,13 +7,15 @@
  * declared with `maxPriority`), fanout exchanges (auto-delete queues bound when consumed), publisher
  * confirms with `mandatory` (an unroutable message is a BrokerError), header tables typed for py-amqp
  * (amqp-headers.ts), per-consumer qos with manual acks (amqp-consumer.ts), reconnection with backoff
- * that redeclares and resumes every consumer (amqp-connection.ts).
+ * that redeclares and resumes every consumer (amqp-connection.ts), and a consumer watchdog that
+ * rebuilds a consumer that stopped receiving while messages wait (amqp-consumer.ts).
  *
  * URL: `amqp://[user[:password]@]host[:port][/vhost][?heartbeat=s&connect_timeout=s]`, `amqps://`
  * (TLS) or Celery's `pyamqp://`; see amqp-url.ts.
  *
  * Options ({@link AmqpBrokerOptions}): `heartbeat` (seconds, Celery's `broker_heartbeat`, 120; the
- * URL's wins), `connectionTimeout` (seconds, 4; also how long a publish waits for a reconnect).
+ * URL's wins), `connectionTimeout` (seconds, 4; also how long a publish waits for a reconnect),
+ * `consumerWatchdogInterval` (seconds, 5; 0 disables the watchdog).
  *
  * Where we differ from Kombu, on purpose: messages to the default or a direct exchange are published
  * with `mandatory` (Kombu does not, and an unroutable task vanishes); consumers use per-consumer qos
@@ -49,6 +51,13 @@ export interface AmqpBrokerOptions {
    * reconnect before a publish fails; 0 leaves it to the OS. A `connect_timeout` in the URL wins. @defaultValue 4
    */
   connectionTimeout?: number;
+  /**
+   * Seconds between the consumer watchdog's rounds: a consumer that received nothing since the last
+   * round while its queue holds ready messages and its handler window has room (or that RabbitMQ
+   * cancelled) is rebuilt, within about one interval plus a second. Idle rounds cost a passive
+   * queue.declare per quiet queue; busy consumers cost nothing. 0 disables it. @defaultValue 5
+   */
+  consumerWatchdogInterval?: number;
 }
 
 const NOT_FOUND = 404;
@@ -71,6 +80,7 @@ export class AmqpBroker implements Broker {
   private readonly publisher: AmqpPublisher;
   private readonly consumers = new Set<AmqpConsumer>();
   private readonly consumerContext: ConsumerContext;
+  private readonly watchdogMs: number;
   /** The delayed-delivery levels, declared once per connection, and the queues bound to them. */
   private delayTopology: { generation: number; done: Promise<void>; bound: Set<string> } | null = null;
   /** The connection generation last redeclared, and that redeclaration. */
@@ -82,6 +92,9 @@ export class AmqpBroker implements Broker {
     if (!(heartbeat >= 0)) throw new ConfigError('brokerHeartbeat', `heartbeat must be a number of seconds >= 0, got ${heartbeat}.`);
     const timeout = options.connectionTimeout ?? 4;
     if (!(timeout >= 0)) throw new ConfigError('connectionTimeout', `connectionTimeout must be a number of seconds >= 0, got ${timeout}.`);
+    const watchdog = options.consumerWatchdogInterval ?? 5;
+    if (!(watchdog >= 0)) throw new ConfigError('consumerWatchdogInterval', `consumerWatchdogInterval must be a number of seconds >= 0, got ${watchdog}.`);
+    this.watchdogMs = Math.round(watchdog * 1000);
     this.vhost = url.vhost;
     this.conn = new AmqpConnection(url, { heartbeat: Math.round(heartbeat), connectTimeoutMs: url.connectTimeoutMs ?? Math.round(timeout * 1000) });
     this.topology = new AmqpTopology(this.conn);
@@ -91,6 +104,9 @@ export class AmqpBroker implements Broker {
       fanoutBindings: (queue: string): FanoutBinding[] | undefined => this.topology.fanoutBindings(queue),
       declareFanoutQueue: (ch: Channel, queue: string, bindings: readonly FanoutBinding[]) => this.topology.declareFanoutQueue(ch, queue, bindings),
       redeclare: () => this.redeclare(),
+      knowsQueue: (queue: string) => this.topology.knowsQueue(queue),
+      isSingleActiveConsumer: (queue: string) => this.topology.isSingleActiveConsumer(queue),
+      redeclareQueue: (queue: string) => this.topology.redeclareQueue(queue),
     };
   }
 
@@ -120,7 +136,12 @@ export class AmqpBroker implements Broker {
 
   async consume(queues: readonly string[], handler: DeliveryHandler, options: ConsumeOptions): Promise<Subscription> {
     if (!queues.length) throw new BrokerError('consume() needs at least one queue.');
-    const consumer = new AmqpConsumer(this.consumerContext, queues, handler, options.prefetch, options.onError);
+    const consumer = new AmqpConsumer(this.consumerContext, queues, handler, {
+      prefetch: options.prefetch,
+      onError: options.onError,
+      onRecover: options.onRecover,
+      watchdogMs: this.watchdogMs,
+    });
     await consumer.start();
     this.consumers.add(consumer);
     // once cancelled, its channel closes by itself when the last held delivery is settled (or with the connection)

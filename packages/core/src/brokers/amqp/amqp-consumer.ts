@@ -23,11 +23,29 @@
  *
  * Connection loss: the deliveries of the dead channel become no-ops, messages waiting in memory are
  * dropped (RabbitMQ requeues them), and after each reconnect the consumer opens a new channel and
- * consumes again, retrying with a backoff while that fails. Each step is reported through onError.
+ * consumes again, retrying with a backoff while that fails. Each step is reported through onError,
+ * the success through onRecover.
+ *
+ * Watchdog (every `watchdogMs`, 0 disables it). A consumer can stop receiving while its connection
+ * looks fine: RabbitMQ cancelled it (basic.cancel: its queue was deleted, perhaps declared again
+ * since), its channel closed without an error of its own, or the channel went silent (a wedged
+ * channel process on the server; a bug on either side). Each round is cheap: a queue that delivered
+ * since the last round, or whose consumer has no credit left, or a full handler window, costs
+ * nothing. Otherwise a passive queue.declare (on a throwaway channel) counts its ready messages; if
+ * some wait, a second count after a short grace rules out a message published just then, and the
+ * consumer is rebuilt: queues this broker declared and that are missing are declared again (as
+ * Celery's worker does when its consumer is cancelled), a new channel consumes every queue (but one
+ * still missing, consumed again once it is back), and the old channel is cancelled and closed once
+ * its deliveries are settled (they stay valid meanwhile). A queue whose consumer RabbitMQ cancelled
+ * is consumed again at the next round if it exists (or can be declared again), without waiting for
+ * messages. A silent channel's unacked messages stay unacked until RabbitMQ closes it: only the
+ * server knows they were never handed over. Not a stall: a waiting consumer of a single-active-consumer queue receives nothing by design; the
+ * watchdog knows it of queues declared with `x-single-active-consumer` through this broker only (for
+ * such queues declared elsewhere, set consumerWatchdogInterval to 0).
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
-import type { Delivery, DeliveryHandler } from '../broker';
+import type { ConsumerRecovery, Delivery, DeliveryHandler } from '../broker';
 import type { AmqpConnection } from './amqp-connection';
 import { replyCode, wrapAmqpError } from './amqp-errors';
 import { decodeDelivery } from './amqp-message';
@@ -40,6 +58,21 @@ export interface ConsumerContext {
   declareFanoutQueue(ch: Channel, queue: string, bindings: readonly FanoutBinding[]): Promise<void>;
   /** Declares again what the broker declared (once per connection); resolves with the errors. */
   redeclare(): Promise<unknown[]>;
+  /** True when the broker declared `queue` (and did not delete it since). */
+  knowsQueue(queue: string): boolean;
+  /** True when the broker declared `queue` with x-single-active-consumer. */
+  isSingleActiveConsumer(queue: string): boolean;
+  /** Declares again one queue the broker declared; false when it never did. */
+  redeclareQueue(queue: string): Promise<boolean>;
+}
+
+export interface AmqpConsumerOptions {
+  /** Handler calls in flight, at most (and the qos prefetch-count). */
+  prefetch: number;
+  onError?: (error: unknown) => void;
+  onRecover?: (event: ConsumerRecovery) => void;
+  /** Milliseconds between watchdog rounds; 0 disables the watchdog. */
+  watchdogMs: number;
 }
 
 /** One basic.consume. */
@@ -76,10 +109,23 @@ interface Received {
 const MAX_BACKOFF_MS = 5000;
 const MAX_QOS = 65_535;
 const CONNECTION_FORCED = 320;
+const NOT_FOUND = 404;
+/** The watchdog's second look at a queue that seems stalled comes this much later, at most. */
+const MAX_GRACE_MS = 1000;
 
 export class AmqpConsumer {
   private readonly prefetch: number;
   private readonly queues: string[];
+  private readonly handler: DeliveryHandler;
+  private readonly onError?: (error: unknown) => void;
+  private readonly onRecover?: (event: ConsumerRecovery) => void;
+  private readonly watchdogMs: number;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  /** Deliveries per queue since start, and their number at the watchdog's last round. */
+  private readonly delivered = new Map<string, number>();
+  private readonly lastSeen = new Map<string, number>();
+  /** When the current interruption was first noticed (for onRecover's downMs). */
+  private downSince: number | undefined;
   private inFlight = 0;
   private session: Session | null = null;
   private readonly waiting: Received[] = [];
@@ -94,12 +140,15 @@ export class AmqpConsumer {
   constructor(
     private readonly ctx: ConsumerContext,
     queues: readonly string[],
-    private readonly handler: DeliveryHandler,
-    prefetch: number,
-    private readonly onError?: (error: unknown) => void,
+    handler: DeliveryHandler,
+    options: AmqpConsumerOptions,
   ) {
     this.queues = [...new Set(queues)];
-    this.prefetch = Math.max(1, Math.floor(prefetch));
+    this.handler = handler;
+    this.prefetch = Math.max(1, Math.floor(options.prefetch));
+    this.onError = options.onError;
+    this.onRecover = options.onRecover;
+    this.watchdogMs = Math.max(0, options.watchdogMs);
   }
 
   /** Consumes on the live connection; a missing queue or a refused declaration fails it. */
@@ -109,13 +158,15 @@ export class AmqpConsumer {
       this.ctx.conn.onDisconnect((err) => {
         if (this.cancelled) return;
         this.waiting.length = 0; // unacked on the dead channel: RabbitMQ requeues them
+        this.downSince ??= Date.now();
         this.report(new BrokerConnectionError(`Lost the connection to RabbitMQ ${this.ctx.conn.redacted} (${err.message}); consuming ${this.queues.join(', ')} again once reconnected.`, { cause: err }));
       }),
       this.ctx.conn.onRetry(({ attempt, delay, error }) => {
         if (!this.cancelled) this.report(new BrokerConnectionError(`Reconnecting to RabbitMQ ${this.ctx.conn.redacted}: attempt ${attempt} in ${delay} ms (${error.message}).`, { cause: error }));
       }),
-      this.ctx.conn.onReconnect((model) => void this.resume(model)),
+      this.ctx.conn.onReconnect((model) => void this.resume('reconnected', model)),
     );
+    this.scheduleWatch();
   }
 
   /** Stops consuming; waiting messages go back to their queue. The channel stays open until held deliveries are settled. */
@@ -123,6 +174,7 @@ export class AmqpConsumer {
     this.cancelling ??= (async () => {
       this.cancelled = true;
       clearTimeout(this.retryTimer);
+      clearTimeout(this.watchdogTimer);
       for (const u of this.unsubscribe.splice(0)) u();
       await this.resuming;
       const s = this.session;
@@ -145,7 +197,8 @@ export class AmqpConsumer {
     }
   }
 
-  private async open(model: ChannelModel): Promise<Session> {
+  /** A new channel consuming every queue, but those in `skip` (missing, and nobody here declares them). */
+  private async open(model: ChannelModel, skip?: ReadonlySet<string>): Promise<Session> {
     const where = `${this.ctx.conn.redacted} (consuming ${this.queues.join(', ')})`;
     let channel: Channel;
     try {
@@ -160,6 +213,7 @@ export class AmqpConsumer {
     try {
       await channel.prefetch(Math.min(this.prefetch, MAX_QOS), false); // prefetch-count is a short
       for (const queue of this.queues) {
+        if (skip?.has(queue)) continue;
         const bindings = this.ctx.fanoutBindings(queue);
         if (bindings) await this.ctx.declareFanoutQueue(channel, queue, bindings);
         await this.consumeTag(session, queue, bindings !== undefined);
@@ -195,9 +249,15 @@ export class AmqpConsumer {
     if (msg === null) {
       // basic.cancel from RabbitMQ: the queue was deleted
       session.tags.delete(tag);
-      if (!this.cancelled) this.report(new BrokerError(`RabbitMQ cancelled the consumer of queue "${tag.queue}" (was it deleted?); messages of that queue are no longer received.`));
+      if (this.cancelled || tag.cancelled || this.session !== session) return;
+      this.downSince ??= Date.now();
+      const next = this.watchdogMs
+        ? `the watchdog consumes it again within ${Math.ceil(this.watchdogMs / 1000)} s if it exists or can be declared again`
+        : 'its messages are no longer received (the consumer watchdog is disabled)';
+      this.report(new BrokerError(`RabbitMQ cancelled the consumer of queue "${tag.queue}" (was it deleted?); ${next}.`));
       return;
     }
+    this.delivered.set(tag.queue, (this.delivered.get(tag.queue) ?? 0) + 1);
     tag.unacked++;
     session.unsettled++;
     const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false };
@@ -258,7 +318,8 @@ export class AmqpConsumer {
         // the channel closed meanwhile: nothing to settle any more
       }
     }
-    if (this.cancelled) this.closeIfIdle(r.session);
+    // a cancelled consumer's channel, or one replaced by the watchdog, closes with its last delivery
+    if (this.cancelled || r.session !== this.session) this.closeIfIdle(r.session);
   }
 
   /** Hands waiting messages to the handler while the window has room. */
@@ -340,44 +401,180 @@ export class AmqpConsumer {
     if (session.dead) return;
     session.dead = true;
     if (this.cancelled || this.session !== session) return;
+    this.downSince ??= Date.now();
     // Closed by RabbitMQ while the connection lives on: consume again on a new channel. A channel
-    // that went with its connection (no error of its own) is renewed by onReconnect.
+    // that went with its connection (no error of its own) is renewed by onReconnect; if the
+    // connection in fact lives on, the watchdog notices the dead channel.
     if (!error || replyCode(error) === CONNECTION_FORCED) return;
     this.report(wrapAmqpError(error, `${this.ctx.conn.redacted}: the consumer's channel was closed`));
-    this.scheduleRetry();
+    this.scheduleRetry('reopened');
   }
 
-  private resume(model?: ChannelModel): Promise<void> {
+  /**
+   * Consumes every queue on a new channel, then retires the current one (if still open). `rebuilt`
+   * first declares again the missing queues this broker declared; the others redeclare everything,
+   * once per connection.
+   */
+  private resume(kind: ConsumerRecovery['kind'], model?: ChannelModel): Promise<void> {
     if (this.cancelled) return Promise.resolve();
     this.resuming ??= (async () => {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       try {
-        for (const err of await this.ctx.redeclare()) this.report(err);
-        const session = await this.open(model ?? (await this.ctx.conn.model()));
+        let skip: Set<string> | undefined;
+        if (kind === 'rebuilt') skip = await this.redeclareMissing();
+        else for (const err of await this.ctx.redeclare()) this.report(err);
+        const session = await this.open(model ?? (await this.ctx.conn.model()), skip);
         if (this.cancelled) {
           session.dead = true;
           await session.channel.close().catch(() => undefined);
           return;
         }
+        const old = this.session;
         this.session = session;
+        if (old && old !== session) this.retire(old);
         this.failures = 0;
+        this.recovered(kind);
         this.drain();
       } catch (err) {
         this.report(err);
-        this.scheduleRetry();
+        this.scheduleRetry(kind);
       }
     })().finally(() => (this.resuming = null));
     return this.resuming;
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(kind: ConsumerRecovery['kind']): void {
     if (this.cancelled || this.retryTimer) return;
     this.failures++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      void this.resume();
+      void this.resume(kind);
     }, Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures));
+  }
+
+  /** A replaced channel: no new deliveries; closed once those it holds are settled. */
+  private retire(s: Session): void {
+    if (s.dead) return;
+    for (const tag of [...s.tags]) void this.cancelTag(s, tag);
+    this.closeIfIdle(s);
+  }
+
+  private recovered(kind: ConsumerRecovery['kind']): void {
+    const downMs = this.downSince === undefined ? undefined : Date.now() - this.downSince;
+    this.downSince = undefined;
+    const queues = this.queues.join(', ');
+    const why = { reconnected: 'after a reconnect', reopened: 'on a new channel after RabbitMQ closed the old one', rebuilt: 'on a new consumer (the old one had stopped receiving)' }[kind];
+    const message = `Consuming ${queues} again on RabbitMQ ${this.ctx.conn.redacted} ${why}${downMs === undefined ? '' : `, ${downMs} ms after the problem was noticed`}.`;
+    try {
+      this.onRecover?.({ kind, queues: this.queues, message, ...(downMs === undefined ? {} : { downMs }) });
+    } catch (err) {
+      this.report(err); // a throwing logger must not undo the recovery
+    }
+  }
+
+  // ---- watchdog (see the file header) ----
+
+  private scheduleWatch(): void {
+    if (!this.watchdogMs || this.cancelled) return;
+    this.watchdogTimer = setTimeout(() => {
+      void this.watch().finally(() => this.scheduleWatch());
+    }, this.watchdogMs);
+    this.watchdogTimer.unref(); // never what keeps a process alive
+  }
+
+  /** One round: rebuilds the consumer when it stopped receiving. Never rejects. */
+  private async watch(): Promise<void> {
+    try {
+      const why = await this.diagnose();
+      if (!why || this.recovering()) return;
+      this.downSince ??= Date.now();
+      this.report(new BrokerError(`The consumer of ${this.queues.join(', ')} on RabbitMQ ${this.ctx.conn.redacted} stopped receiving (${why}): rebuilding it.`));
+      await this.resume('rebuilt');
+    } catch (err) {
+      if (!this.cancelled) this.report(err);
+    }
+  }
+
+  /** True while something else is already bringing the consumer back (or it is stopped). */
+  private recovering(): boolean {
+    return this.cancelled || this.resuming !== null || this.retryTimer !== undefined || !this.ctx.conn.connected;
+  }
+
+  /** Why the consumer must be rebuilt, or null when it is healthy (or cannot be judged now). */
+  private async diagnose(): Promise<string | null> {
+    if (this.recovering()) return null;
+    const s = this.session;
+    // closed without an error of its own while the connection lives on: nobody else reopens it
+    if (!s || s.dead) return 'its channel was closed';
+    const counts = new Map(this.delivered);
+    const quiet: string[] = [];
+    const cancelled: string[] = [];
+    const credit = Math.min(this.prefetch, MAX_QOS);
+    for (const queue of this.queues) {
+      const live = [...s.tags].filter((t) => t.queue === queue && !t.cancelled);
+      if (!live.length) cancelled.push(queue);
+      else if ((counts.get(queue) ?? 0) === (this.lastSeen.get(queue) ?? 0) && live.some((t) => t.unacked < credit) && !this.ctx.isSingleActiveConsumer(queue)) quiet.push(queue);
+    }
+    for (const [queue, n] of counts) this.lastSeen.set(queue, n);
+    if (cancelled.length) {
+      // back if it exists again, or if the rebuild can declare it (a queue nobody declares any more stays unconsumed)
+      const found = await this.readyMessages(cancelled);
+      const back = cancelled.filter((q) => found.get(q) !== 'missing' || this.ctx.fanoutBindings(q) !== undefined || this.ctx.knowsQueue(q));
+      if (back.length) return `RabbitMQ cancelled the consumer of ${back.map((q) => `"${q}"`).join(', ')}`;
+    }
+    if (!quiet.length || !this.hasRoom()) return null;
+    // two counts apart, so that a message published just before the first is not taken for a stall
+    const first = await this.readyMessages(quiet);
+    let stalled = quiet.filter((q) => first.get(q) !== 0);
+    if (!stalled.length) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_GRACE_MS, this.watchdogMs / 2)).unref());
+    stalled = stalled.filter((q) => (this.delivered.get(q) ?? 0) === (counts.get(q) ?? 0));
+    if (!stalled.length || !this.hasRoom() || this.session !== s || this.recovering()) return null;
+    const second = await this.readyMessages(stalled);
+    stalled = stalled.filter((q) => second.get(q) !== 0 && (this.delivered.get(q) ?? 0) === (counts.get(q) ?? 0));
+    if (!stalled.length) return null;
+    const what = (q: string): string => {
+      const n = second.get(q);
+      return n === 'missing' ? `"${q}" is missing` : `${n} message(s) wait in "${q}"`;
+    };
+    return `nothing delivered for ${this.watchdogMs} ms while ${stalled.map(what).join(', ')}`;
+  }
+
+  private hasRoom(): boolean {
+    return this.inFlight < this.prefetch && this.waiting.length === 0;
+  }
+
+  /** Ready messages per queue (passive declare, each on a throwaway channel), or 'missing'. */
+  private async readyMessages(queues: readonly string[]): Promise<Map<string, number | 'missing'>> {
+    const counts = new Map<string, number | 'missing'>();
+    await Promise.all(
+      queues.map(async (queue) => {
+        const n = await this.ctx.conn.withChannel(async (ch) => {
+          try {
+            return (await ch.checkQueue(queue)).messageCount;
+          } catch (err) {
+            if (replyCode(err) === NOT_FOUND) return 'missing' as const;
+            throw err;
+          }
+        }, `watchdog checking queue "${queue}"`);
+        counts.set(queue, n);
+      }),
+    );
+    return counts;
+  }
+
+  /**
+   * Declares again the queues this broker declared that are missing now (the watchdog's rebuild);
+   * returns those still missing, which the rebuilt consumer leaves out (the watchdog consumes them
+   * again if they come back) rather than failing for every queue.
+   */
+  private async redeclareMissing(): Promise<Set<string>> {
+    const ordinary = this.queues.filter((q) => this.ctx.fanoutBindings(q) === undefined); // declared by open()
+    const counts = await this.readyMessages(ordinary);
+    const missing = new Set<string>();
+    for (const queue of ordinary) if (counts.get(queue) === 'missing' && !(await this.ctx.redeclareQueue(queue))) missing.add(queue);
+    return missing;
   }
 
   private report(error: unknown): void {

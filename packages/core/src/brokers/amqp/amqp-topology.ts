@@ -116,6 +116,19 @@ export class AmqpTopology {
     return errors;
   }
 
+  /** True when `name` was declared through this broker (as an ordinary queue) and not deleted since. */
+  knowsQueue(name: string): boolean {
+    return [...this.queues.values()].some((q) => q.name === name);
+  }
+
+  /**
+   * True when this broker declared `name` with `x-single-active-consumer`: its waiting consumers
+   * receive nothing while messages wait, by design (the consumer watchdog must not take that for a stall).
+   */
+  isSingleActiveConsumer(name: string): boolean {
+    return [...this.queues.values()].some((q) => q.name === name && Boolean(q.arguments?.['x-single-active-consumer']));
+  }
+
   /**
    * Declares again the queue `name` as it was declared through this broker (the consumer watchdog
    * found it missing: deleted by someone else, as Celery's worker redeclares it when its consumer is
