@@ -99,7 +99,7 @@ function validateShapes(s: CeleriacSettings): void {
   }
   s.taskPublishRetryPolicy = { ...(SETTINGS.taskPublishRetryPolicy.default as object), ...s.taskPublishRetryPolicy };
   const transport = s.brokerTransportOptions as Record<string, unknown>;
-  const transportKeys = ['visibilityTimeout', 'globalKeyprefix'];
+  const transportKeys = ['visibilityTimeout', 'globalKeyprefix', 'consumerWatchdogInterval'];
   for (const k of Object.keys(transport)) {
     if (!transportKeys.includes(k)) {
       const near = nearest(k, transportKeys);
@@ -108,6 +108,9 @@ function validateShapes(s: CeleriacSettings): void {
   }
   if (transport.visibilityTimeout !== undefined && (typeof transport.visibilityTimeout !== 'number' || transport.visibilityTimeout <= 0)) {
     throw new ConfigError('brokerTransportOptions', `brokerTransportOptions.visibilityTimeout must be a number of seconds > 0.`);
+  }
+  if (transport.consumerWatchdogInterval !== undefined && (typeof transport.consumerWatchdogInterval !== 'number' || transport.consumerWatchdogInterval < 0)) {
+    throw new ConfigError('brokerTransportOptions', 'brokerTransportOptions.consumerWatchdogInterval must be a number of seconds >= 0 (0 disables the watchdog).');
   }
   const resultKeys = ['globalKeyprefix', 'resultChordOrdered'];
   const resultTransport = s.resultBackendTransportOptions as Record<string, unknown>;

@@ -86,6 +86,12 @@ export interface Delivery {
   reject(options: { requeue: boolean }): Promise<void>;
   /** Give it back unprocessed, first in line and marked redelivered (warm shutdown). */
   restore(): Promise<void>;
+  /**
+   * Optional: true once the delivery can no longer be settled because the transport already gave it
+   * back (AMQP: its channel died, RabbitMQ redelivers it). A worker skips a stale delivery instead of
+   * running a task that will run again elsewhere.
+   */
+  isStale?(): boolean;
 }
 
 /**

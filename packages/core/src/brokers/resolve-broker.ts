@@ -23,7 +23,12 @@ export function resolveBroker(conf: CeleriacSettings): Broker {
     case 'amqp':
     case 'amqps':
     case 'pyamqp': // Celery's name for its py-amqp transport
-      return new AmqpBroker({ url, heartbeat: conf.brokerHeartbeat, connectionTimeout: conf.brokerConnectionTimeout });
+      return new AmqpBroker({
+        url,
+        heartbeat: conf.brokerHeartbeat,
+        connectionTimeout: conf.brokerConnectionTimeout,
+        consumerWatchdogInterval: conf.brokerTransportOptions.consumerWatchdogInterval,
+      });
     default:
       throw new ConfigError('brokerUrl', `Unsupported broker URL "${url}": use redis://, rediss://, amqp://, amqps:// or memory://.`);
   }

@@ -83,6 +83,7 @@ export class WorkerMailbox {
     this.subscription = await this.broker.consume([queue], (d) => this.onMessage(d), {
       prefetch: 10,
       onError: (err) => this.logger.error({ err }, 'Remote-control consumer error'),
+      onRecover: (event) => this.logger.info({ queues: event.queues, kind: event.kind }, `Remote control consuming again: ${event.message}`),
     });
   }
 

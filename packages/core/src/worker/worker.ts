@@ -143,6 +143,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         this.app.logger.error({ err }, 'Consumer error');
         if (this.listenerCount('error')) this.emit('error', err);
       },
+      onRecover: (event) => {
+        const log = { queues: event.queues, downMs: event.downMs, kind: event.kind };
+        if (event.kind === 'rebuilt') this.app.logger.warn(log, `Consumer rebuilt: ${event.message}`);
+        else this.app.logger.info(log, `Consuming again: ${event.message}`);
+      },
     });
     if (this.options.remoteControl !== false) {
       this.mailbox = new WorkerMailbox(this.app.broker, this, this.app.logger);
@@ -212,6 +217,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
     held.state = 'running';
     try {
+      if (delivery.isStale?.()) {
+        // The broker already gave it back (its channel died while it waited): it will run elsewhere.
+        app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] not started: its message went back to the queue with a lost connection`);
+        return;
+      }
       if (this.revoked.has(message.id)) {
         await this.revokeMessage(delivery, message, 'revoked');
         return;

@@ -298,6 +298,8 @@ export class AmqpConsumer {
       ack: tag.fanout ? noop : () => once((ch) => ch.ack(msg)),
       reject: tag.fanout ? noop : ({ requeue }) => once((ch) => ch.reject(msg, requeue)),
       restore: tag.fanout ? noop : () => once((ch) => ch.nack(msg, false, true)),
+      // its channel died: RabbitMQ has given it back (broadcasts are never redelivered)
+      isStale: () => !tag.fanout && r.session.dead && !r.settled,
     };
   }
 
