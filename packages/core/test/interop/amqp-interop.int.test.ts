@@ -105,7 +105,7 @@ describe('remote control over RabbitMQ (celery.pidbox and reply.celery.pidbox as
   it('a Python client pings, inspects and revokes on our worker', async () => {
     await expect(pyControl('ping', 'node@amqp-interop')).resolves.toEqual([{ 'node@amqp-interop': { ok: 'pong' } }]);
     const registered = (await pyControl('inspect', 'registered', 'node@amqp-interop')) as Record<string, string[]>;
-    expect(registered['node@amqp-interop']).toEqual(['interop.add', 'interop.echo']);
+    expect(registered['node@amqp-interop']).toEqual(['interop.add', 'interop.echo', 'interop.fail', 'interop.kwargs']);
     const id = randomUUID();
     ids.add(id);
     await expect(pyControl('revoke', id, 'node@amqp-interop')).resolves.toEqual([{ 'node@amqp-interop': { ok: `tasks ${id} flagged as revoked` } }]);
