@@ -19,6 +19,7 @@ import {
   BULLMQ_DB, CELERIAC_DB, JOB_NAME, bullConnection, celeriacUrl, deleteByPattern, loadBullmq, loadCeleriac, loadIoredis, makeCeleriacApp, nowMs, redisBase, withTimeout,
 } from './lib.mjs';
 import { canvasConfig, canvasFinalCleanup, canvasReport, phaseCanvas } from './canvas.mjs';
+import { amqpConfig, amqpFinalCleanup, amqpReport, phaseAmqp } from './amqp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -59,12 +60,16 @@ const cfg = {
   roundtripCapMs: intEnv('BENCH_ROUNDTRIP_CAP_S', 45) * 1000,
   libs: listEnv('BENCH_ONLY', [...LIBS, 'celery']).filter((l) => LIBS.includes(l)),
   pyCelery: listEnv('BENCH_ONLY', [...LIBS, 'celery']).includes('celery'),
-  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip', 'canvas']),
+  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip', 'canvas', 'amqp']),
   tpCases: listEnv('BENCH_THROUGHPUT', TP_CASES),
   cpuProfDir: process.env.BENCH_CPU_PROF || '',
 };
 cfg.canvas = canvasConfig(intEnv, cfg.repeat, cfg.prefetchMultiplier);
 let canvasResults;
+cfg.amqp = amqpConfig(intEnv, cfg);
+// The amqp case takes about 2.5 min more: it gets its own share of the default budget.
+if (cfg.cases.includes('amqp') && !process.env.BENCH_BUDGET_S) cfg.budgetMs += 180_000;
+let amqpResults;
 
 const runId = `${Date.now().toString(36)}-${process.pid}`;
 /** Every Celeriac key of this run starts with this (DB 14); every BullMQ queue name too (DB 15). */
@@ -405,7 +410,7 @@ function machineInfo(redis) {
     `- Node ${process.version}; Redis ${redis.version ?? '?'} (${redis.mode ?? '?'}) at ${redisBase()} (Celeriac DB ${CELERIAC_DB}, BullMQ DB ${BULLMQ_DB})`,
     `- @celeriac/core ${coreVersion}; bullmq ${bullVersion}`,
     `- N=${nf(cfg.n)}, throughput best of ${cfg.repeat} run(s) per case, round trip ${nf(cfg.rt)} iterations after ${cfg.rtWarmup} warm-up (worker in a child process, concurrency ${cfg.rtConcurrency}), prefetch multiplier ${cfg.prefetchMultiplier}${cfg.cpuProfDir ? `, **CPU profiling on (${cfg.cpuProfDir}): worker numbers are slowed down**` : ''}`,
-    `- Libraries: ${[...cfg.libs, ...(cfg.pyCelery && cfg.cases.includes('canvas') ? ['Python Celery (canvas only)'] : [])].join(', ')}; cases: ${cfg.cases.join(', ')}${cfg.cases.includes('throughput') ? ` (${cfg.tpCases.join(', ')})` : ''}`,
+    `- Libraries: ${[...cfg.libs, ...(cfg.pyCelery && (cfg.cases.includes('canvas') || cfg.cases.includes('amqp')) ? ['Python Celery (canvas and amqp cases)'] : [])].join(', ')}; cases: ${cfg.cases.join(', ')}${cfg.cases.includes('throughput') ? ` (${cfg.tpCases.join(', ')})` : ''}`,
   ].join('\n');
 }
 
@@ -426,6 +431,7 @@ async function finalCleanup() {
     errors.push(`final cleanup bullmq: ${err?.message ?? err}`);
   }
   await canvasFinalCleanup({ redisClient, errors });
+  await amqpFinalCleanup({ acfg: cfg.amqp, errors });
   await Promise.all(Object.values(redisClients).map((r) => r.quit().catch(() => r.disconnect())));
 }
 
@@ -469,6 +475,10 @@ async function main() {
       const ctx = { ccfg: cfg.canvas, runId, celeriacRunPrefix, runChild, children, redisClient, log, capFor, errors };
       canvasResults = await phaseCanvas(ctx, { celeriac: cfg.libs.includes('celeriac'), py: cfg.pyCelery });
     }
+    if (cfg.cases.includes('amqp') && (cfg.libs.includes('celeriac') || cfg.pyCelery)) {
+      const ctx = { acfg: cfg.amqp, runId, runChild, children, log, capFor, errors };
+      amqpResults = await phaseAmqp(ctx, { celeriac: cfg.libs.includes('celeriac'), py: cfg.pyCelery });
+    }
   } catch (err) {
     errors.push(String(err?.stack ?? err));
   } finally {
@@ -486,7 +496,7 @@ async function main() {
     '',
     info,
     '',
-    ...(cfg.cases.some((c) => c !== 'canvas')
+    ...(cfg.cases.some((c) => c !== 'canvas' && c !== 'amqp')
       ? [
           table,
           '',
@@ -498,6 +508,7 @@ async function main() {
       : []),
     ...(details.length ? ['## Details', '', mdTable(['library', 'case', 'measured', 'memory'], details), ''] : []),
     ...(canvasResults ? canvasReport(canvasResults, cfg.canvas, { nf, mdTable }) : []),
+    ...(amqpResults ? amqpReport(amqpResults, cfg.amqp, { nf, mdTable }) : []),
     ...(errors.length ? ['## Errors', '', ...errors.map((e) => `- ${e.split('\n')[0]}`), ''] : []),
   ].join('\n');
   console.log(md);
