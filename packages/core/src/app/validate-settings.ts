@@ -73,6 +73,9 @@ export function validateSettings(input: Partial<CeleriacSettings> & Record<strin
     out[name] = value;
   }
   const settings = out as unknown as CeleriacSettings;
+  // As Celery 5.2: the default queue's exchange and routing key are named after it unless given.
+  if (input.taskDefaultExchange === undefined) settings.taskDefaultExchange = settings.taskDefaultQueue;
+  if (input.taskDefaultRoutingKey === undefined) settings.taskDefaultRoutingKey = settings.taskDefaultQueue;
   validateShapes(settings);
   return settings;
 }

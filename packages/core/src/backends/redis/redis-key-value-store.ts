@@ -330,9 +330,20 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 }
 
-/** Resolves when `client` is ready (at once if it is); rejects if it ends first. */
+const readiness = new WeakMap<Redis, Promise<void>>();
+
+/** Resolves when `client` is ready (at once if it is); rejects if it ends first. One wait per client. */
 function whenReady(client: Redis): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
+  let waiting = readiness.get(client);
+  if (!waiting) {
+    waiting = waitReady(client).finally(() => readiness.delete(client));
+    readiness.set(client, waiting);
+  }
+  return waiting;
+}
+
+function waitReady(client: Redis): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onReady = (): void => {
       client.off('end', onEnd);
