@@ -1,5 +1,6 @@
 /** The Celeriac sample: a Nest app whose service methods are tasks, queued over HTTP. */
 import 'reflect-metadata';
+import { CeleriacLifecycle } from '@celeriac/nestjs';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 
@@ -14,6 +15,8 @@ async function bootstrap(): Promise<void> {
   console.log(`  curl -X POST ${url}/reports/batch -H 'content-type: application/json' -d '{"texts":["a b a","b c b","c a c"]}'`);
   console.log(`  curl -X POST ${url}/reports/export/sales`);
   console.log(`  curl ${url}/tasks/<taskId>`);
+  const beat = app.get(CeleriacLifecycle).beat;
+  if (beat) console.log(`Beat sends the @Periodic schedules: ${beat.entries.map((e) => e.name).join(', ')}`);
   console.log('Ctrl+C stops it (the worker drains first).');
 }
 

@@ -46,6 +46,8 @@ async function poll(url: string, done: (body: Record<string, unknown>) => boolea
 it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM', async () => {
   const { child, base, output } = await startSample({});
   expect(output()).toContain('broker memory://sample');
+  for (let i = 0; i < 200 && !output().includes('Ctrl+C stops it'); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(output()).toContain('Beat sends the @Periodic schedules: reports.heartbeat, reports.nightly_digest');
 
   const analyze = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'the cat and the hat and the bat', top: 2 }) });
   expect(analyze.status).toBe(202);

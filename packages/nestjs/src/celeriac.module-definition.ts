@@ -1,9 +1,12 @@
-import type { CeleriacOptions, WorkerOptions } from '@celeriac/core';
+import type { BeatOptions, CeleriacOptions, WorkerOptions } from '@celeriac/core';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
-/** What this process does: `producer` sends tasks (never consumes), `worker` also runs them. */
-export type CeleriacRole = 'producer' | 'worker';
-export const CELERIAC_ROLES: readonly CeleriacRole[] = ['producer', 'worker'];
+/**
+ * What this process does: `producer` sends tasks (never consumes), `worker` also runs them, `beat`
+ * sends the `@Periodic` schedules (and `beatSchedule`) when due; any combination.
+ */
+export type CeleriacRole = 'producer' | 'worker' | 'beat';
+export const CELERIAC_ROLES: readonly CeleriacRole[] = ['producer', 'worker', 'beat'];
 
 /** Nest-side options, next to the core settings. */
 export interface CeleriacNestOptions {
@@ -19,6 +22,8 @@ export interface CeleriacNestOptions {
   roles?: CeleriacRole[];
   /** Options of the in-process worker (role `worker`): queues, concurrency, hostname... */
   worker?: WorkerOptions;
+  /** Options of the in-process beat (role `beat`): store, maxLoopInterval... (entries come from @Periodic). */
+  beat?: Omit<BeatOptions, 'entries'>;
 }
 
 /** Options of `CeleriacModule.forRoot()`: any core setting (camelCase) plus the Nest options. */

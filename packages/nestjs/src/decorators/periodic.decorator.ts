@@ -1,4 +1,4 @@
-import { ConfigError } from '@celeriac/core';
+import { ConfigError, toSchedule, type CrontabFields } from '@celeriac/core';
 import { SetMetadata } from '@nestjs/common';
 import { PERIODIC_METADATA } from '../celeriac.constants';
 import { INVALID_SCHEDULE } from '../celeriac.messages';
@@ -21,9 +21,12 @@ export type SolarEvent = (typeof SOLAR_EVENTS)[number];
 export interface IntervalSchedule {
   every: string | number;
 }
-/** Five-field crontab (`minute hour day-of-month month day-of-week`), e.g. '0 3 * * *'. */
+/**
+ * Five-field crontab (`minute hour day-of-month month day-of-week`), e.g. '0 3 * * *', or Celery's
+ * fields `{ minute: 0, hour: 3, dayOfWeek: 'mon-fri' }` (every field must match, as Celery's crontab).
+ */
 export interface CrontabSchedule {
-  crontab: string;
+  crontab: string | CrontabFields;
   /** IANA time zone, e.g. 'Europe/Paris'. @defaultValue the app's timezone */
   timezone?: string;
 }
@@ -85,9 +88,12 @@ export function validatePeriodic(schedule: PeriodicSchedule, options: PeriodicOp
   if ('every' in schedule) {
     intervalMs = parseEvery(schedule.every);
   } else if ('crontab' in schedule) {
-    const fields = typeof schedule.crontab === 'string' ? schedule.crontab.trim().split(/\s+/) : [];
-    if (fields.length !== 5) fail('crontab', `crontab must be five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(schedule.crontab)}.`);
-    if (!fields.every((f) => /^[\d*,/\-a-zA-Z?LW#]+$/.test(f))) fail('crontab', `crontab ${JSON.stringify(schedule.crontab)} has an invalid field.`);
+    if (typeof schedule.crontab === 'string') {
+      const fields = schedule.crontab.trim().split(/\s+/);
+      if (fields.length !== 5) fail('crontab', `crontab must be five fields "minute hour day-of-month month day-of-week", got ${JSON.stringify(schedule.crontab)}.`);
+    } else if (!schedule.crontab || typeof schedule.crontab !== 'object') {
+      fail('crontab', `crontab must be a five-field string or Celery's fields { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }, got ${JSON.stringify(schedule.crontab)}.`);
+    }
     if (schedule.timezone !== undefined) {
       try {
         new Intl.DateTimeFormat('en-US', { timeZone: schedule.timezone });
@@ -101,6 +107,14 @@ export function validatePeriodic(schedule: PeriodicSchedule, options: PeriodicOp
     if (typeof schedule.lon !== 'number' || !(schedule.lon >= -180 && schedule.lon <= 180)) fail('lon', `lon must be a number in [-180, 180], got ${JSON.stringify(schedule.lon)}.`);
   } else if (!(schedule.clocked instanceof Date) || Number.isNaN(schedule.clocked.getTime())) {
     fail('clocked', 'clocked must be a valid Date.');
+  }
+  // The field values themselves (ranges, steps, names) are checked by the scheduler beat runs.
+  if (!('every' in schedule)) {
+    try {
+      toSchedule(schedule, { timezone: 'UTC' });
+    } catch (err) {
+      fail(err instanceof ConfigError ? err.key : 'schedule', (err as Error).message);
+    }
   }
   if (options.args !== undefined && !Array.isArray(options.args)) fail('args', 'args must be an array.');
   if (options.kwargs !== undefined && (typeof options.kwargs !== 'object' || options.kwargs === null || Array.isArray(options.kwargs))) fail('kwargs', 'kwargs must be an object.');

@@ -1,5 +1,5 @@
 import { ConfigError, type Celeriac } from '@celeriac/core';
-import { CELERIAC_APP, CeleriacExplorer, CeleriacModule, CeleriacTestingModule, DuplicateTaskError, Task } from '@celeriac/nestjs';
+import { CELERIAC_APP, CeleriacExplorer, CeleriacLifecycle, CeleriacModule, CeleriacTestingModule, DuplicateTaskError, Periodic, Task } from '@celeriac/nestjs';
 import { Injectable, Logger, Module, Scope } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -79,7 +79,7 @@ describe('CeleriacModule', () => {
     await expect(compile({ envPrefix: false, taskDefaultQueu: 'x' } as never)).rejects.toThrow(expect.objectContaining({ name: 'ConfigError', key: 'taskDefaultQueu', message: expect.stringContaining('taskDefaultQueue') }));
     await expect(compile({ envPrefix: false, workerConcurrency: 'many' as never })).rejects.toThrow(ConfigError);
     await expect(compile({ envPrefix: 'MYAPP_', env: { MYAPP_WORKER_CONCURRENCY: 'lots' } })).rejects.toThrow(expect.objectContaining({ key: 'MYAPP_WORKER_CONCURRENCY' }));
-    await expect(compile({ envPrefix: false, roles: ['beat' as never] })).rejects.toThrow(expect.objectContaining({ key: 'roles' }));
+    await expect(compile({ envPrefix: false, roles: ['scheduler' as never] })).rejects.toThrow(expect.objectContaining({ key: 'roles' }));
   });
 
   it('rejects duplicate task names, naming both definitions', async () => {
@@ -132,5 +132,52 @@ describe('CeleriacModule', () => {
     const moduleRef = await boot([CeleriacTestingModule.forRoot()], [{ provide: 'math', useFactory: () => new MathTasks() }]);
     const explorer = moduleRef.get(CeleriacExplorer);
     expect(explorer.getTasks().find((t) => t.name === 'math.add')?.location).toBe('MathTasks#add');
+  });
+});
+
+describe('role beat', () => {
+  it('runs the @Periodic schedules: beat sends them, the worker runs them with DI; both stop on close', async () => {
+    const ticks: string[] = [];
+    @Injectable()
+    class Clock {
+      now(): string {
+        return 'tick';
+      }
+    }
+    @Injectable()
+    class PeriodicTasks {
+      constructor(private readonly clock: Clock) {}
+      @Task('periodic.tick')
+      @Periodic({ every: '150ms' }, { args: ['a'] })
+      async tick(label: string): Promise<void> {
+        ticks.push(`${this.clock.now()}:${label}`);
+      }
+      @Task('periodic.never')
+      @Periodic({ crontab: { minute: 0, hour: 0, dayOfMonth: 1, monthOfYear: 1 } }, { enabled: false })
+      async never(): Promise<void> {
+        ticks.push('never');
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [CeleriacModule.forRoot({ envPrefix: false, brokerUrl: 'memory://beat-role', resultBackend: 'memory://beat-role', beatStore: 'memory', roles: ['worker', 'beat'], workerLogLevel: 'silent' })],
+      providers: [Clock, PeriodicTasks],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const lifecycle = app.get(CeleriacLifecycle);
+    expect(lifecycle.beat!.entries.map((e) => e.name).sort()).toEqual(['periodic.never', 'periodic.tick']);
+    for (let i = 0; i < 300 && ticks.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ticks.slice(0, 2)).toEqual(['tick:a', 'tick:a']);
+    await app.close();
+    expect(lifecycle.beat).toBeUndefined();
+    const after = ticks.length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(ticks.length).toBe(after);
+    expect(ticks).not.toContain('never');
+  });
+
+  it('rejects a crontab field out of range when the class is defined', () => {
+    expect(() => Periodic({ crontab: '61 * * * *' })).toThrow(ConfigError);
+    expect(() => Periodic({ crontab: { hour: 25 } })).toThrow(/hour/);
   });
 });
