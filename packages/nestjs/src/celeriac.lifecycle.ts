@@ -73,7 +73,7 @@ export function beatEntries(definitions: readonly PeriodicDefinition[]): Record<
   for (const d of definitions) {
     entries[d.name] = {
       task: d.taskName,
-      schedule: d.schedule as BeatEntryConfig['schedule'],
+      schedule: d.schedule,
       args: [...d.args],
       kwargs: { ...d.kwargs },
       options: d.queue ? { queue: d.queue } : {},
