@@ -333,7 +333,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     }
     const results = prepared.map((p) => new AsyncResult(p.message.id, this));
     // Sent from a task's code: listed in that task's stored `children`.
-    currentTask()?.children.push(...results);
+    currentTask()?.addChildren(results);
     return results;
   }
 

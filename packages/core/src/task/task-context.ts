@@ -61,8 +61,13 @@ export type UpdateState = (state: string, meta?: unknown) => Promise<void>;
 export class TaskContext {
   // Created on first use: most tasks never look at their signal, and an AbortController per task costs.
   private controller: AbortController | undefined;
-  /** Results of tasks sent from this task's code (stored as its `children`). */
-  readonly children: Array<AsyncResult<unknown>> = [];
+  /** Results of tasks sent from this task's code (stored as its `children`); allocated on first use. */
+  children: Array<AsyncResult<unknown>> | undefined;
+
+  /** @internal Records a task sent from this task's code. */
+  addChildren(results: ReadonlyArray<AsyncResult<unknown>>): void {
+    (this.children ??= []).push(...results);
+  }
 
   constructor(
     readonly request: TaskRequest,

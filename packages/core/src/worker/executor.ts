@@ -162,7 +162,6 @@ export class Executor {
       if (!isEager) {
         // Interruptible by revoke(terminate): the wait ends even if the code does not.
         const inner = running;
-        inner.catch(() => undefined);
         running = new Promise<unknown>((resolve, reject) => {
           entry.interrupt = reject;
           inner.then(resolve, reject);
@@ -178,7 +177,7 @@ export class Executor {
       clearTimeout(hardTimer);
       // Callbacks and the next chain step go out before the result is stored, so `children` lists them (as Celery).
       const workflow = hasWorkflow(message) ? this.host.workflow() : undefined;
-      let children: unknown[] = ctx.children.length ? ctx.children.map(toResultTuple) : [];
+      let children: unknown[] = ctx.children ? ctx.children.map(toResultTuple) : [];
       if (workflow) children = [...children, ...(await workflow.afterSuccess(message, retval))];
       if (storing) await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo, children), false);
       if (workflow && message.group && message.embed.chord) await this.chordPart(workflow, message, SUCCESS, retval ?? null);
