@@ -30,6 +30,7 @@ import { Signature } from '../canvas/signature';
 import { toWireOptions } from '../canvas/signature-options';
 import { Workflow } from '../canvas/workflow';
 import { Control } from '../control/control';
+import { parseRateLimit } from '../worker/rate-limit';
 import type { SignatureDict, TaskEmbed } from '../protocol/message-v2';
 import { autodiscover, type AutodiscoverOptions } from './autodiscover';
 import { publishWithRetry } from './publish-retry';
@@ -163,6 +164,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
    */
   task<TArgs extends unknown[], TResult>(name: string, fn: TaskFunction<TArgs, TResult>, options: TaskOptions<Awaited<TResult>> = {}): Task<TArgs, Awaited<TResult>> {
     if (!name || typeof name !== 'string') throw new ConfigError('task', 'A task needs a non-empty name, e.g. "billing.charge_card".');
+    parseRateLimit(options.rateLimit, `Task "${name}" rateLimit`);
     const task = createTask(name, fn, options as TaskOptions<TResult>, () => this, (t, args) => this.directContext(t, args));
     this.tasks.register(task);
     return task;

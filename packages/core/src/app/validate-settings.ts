@@ -1,5 +1,6 @@
 /** Validates user settings against the table in settings.ts and fills in defaults. */
 import { toBeatEntries } from '../beat/beat-entry';
+import { parseRateLimit } from '../worker/rate-limit';
 import { ConfigError } from '../errors';
 import { nearest } from '../util/levenshtein';
 import { SETTINGS, SETTING_NAMES, type CeleriacSettings, type SettingSpec } from './settings';
@@ -132,6 +133,7 @@ function validateShapes(s: CeleriacSettings): void {
   }
   validateBeat(s);
   validateQueues(s);
+  parseRateLimit(s.taskDefaultRateLimit, 'taskDefaultRateLimit');
 }
 
 function validateQueues(s: CeleriacSettings): void {

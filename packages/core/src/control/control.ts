@@ -116,6 +116,11 @@ export class Control {
     return this.broadcast('revoke', { ...rest, arguments: { task_id: ids, terminate: terminate ?? false, signal: signal ?? 'SIGTERM' } });
   }
 
+  /** Changes a task type's rate limit on the workers ('10/s', '100/m', '1000/h'; 0 removes it). */
+  rateLimit(taskName: string, rateLimit: string | number, options: Omit<BroadcastOptions, 'arguments'> = {}): Promise<Array<ControlReply<{ ok?: string; error?: string }>>> {
+    return this.broadcast('rate_limit', { ...options, arguments: { task_name: taskName, rate_limit: rateLimit } });
+  }
+
   /** Stops the workers (warm shutdown). */
   async shutdown(options: Omit<BroadcastOptions, 'reply' | 'arguments'> = {}): Promise<void> {
     await this.broadcast('shutdown', options);

@@ -18,6 +18,8 @@ export interface ControlTarget {
   readonly startedAt: number;
   readonly processed: ReadonlyMap<string, number>;
   registeredTasks(): string[];
+  /** Changes a task type's rate limit here ('10/s', '100/m', '1000/h', a number per second, or 0/'' for none). */
+  setRateLimit(task: string, rateLimit: unknown): void;
   revoke(ids: string[], terminate: boolean, signal: string): Promise<void>;
   revokedEntries(): Array<[string, number]>;
   activeRequests(): Array<Record<string, unknown>>;
@@ -49,6 +51,12 @@ export class WorkerMailbox {
         const ids = (Array.isArray(raw) ? raw : [raw]).filter((x): x is string => typeof x === 'string' && x !== '');
         await t.revoke(ids, args.terminate === true, typeof args.signal === 'string' ? args.signal : 'SIGTERM');
         return { ok: `tasks ${ids.join(', ')} flagged as revoked` };
+      },
+      rate_limit: (args) => {
+        const name = typeof args.task_name === 'string' ? args.task_name : '';
+        if (!t.registeredTasks().includes(name)) return { error: `unknown task ${JSON.stringify(name)}` };
+        t.setRateLimit(name, args.rate_limit);
+        return { ok: 'new rate limit set successfully' };
       },
       active: () => t.activeRequests(),
       reserved: () => t.reservedRequests(),

@@ -42,8 +42,8 @@ export interface TaskOptions<TResult = unknown> extends TaskHandlers<TResult> {
   trackStarted?: boolean;
   acksLate?: boolean;
   rejectOnWorkerLost?: boolean;
-  /** '10/s', '100/m', '1000/h' (stored; enforced by the worker rate limiter). */
-  rateLimit?: string;
+  /** At most this many per worker: '10/s', '100/m', '1000/h' or a number per second; over-limit tasks wait. @defaultValue taskDefaultRateLimit */
+  rateLimit?: string | number;
   /** Hard time limit, seconds. */
   timeLimit?: number;
   /** Soft time limit, seconds: the task's AbortSignal fires. */

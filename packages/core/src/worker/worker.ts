@@ -23,6 +23,7 @@ import { hasWorkflow } from '../canvas/workflow';
 import { WorkerMailbox, type ControlTarget } from '../control/worker-mailbox';
 import { formatWireDate } from '../protocol/dates';
 import { Executor } from './executor';
+import { RateLimiter, parseRateLimit } from './rate-limit';
 import { RevokedTasks } from './revoked-tasks';
 import { buildRequest } from './request';
 import { Slots } from './slots';
@@ -93,6 +94,8 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   startedAt = Date.now() / 1000;
   /** Ids revoked on this worker (remote control), kept 3 h; across restarts with `stateDb`. */
   readonly revoked: RevokedTasks;
+  /** Per task type rate limits (task option rateLimit, taskDefaultRateLimit, remote `rate_limit`). */
+  readonly rateLimiter = new RateLimiter();
   private mailbox: WorkerMailbox | undefined;
 
   constructor(
@@ -194,13 +197,22 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       await this.deferToBroker(held, message, etaMs);
       return;
     }
-    if (message.eta && message.eta.getTime() > Date.now()) {
+    // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
+    const limitWait = this.rateLimitWait(task.taskName, task.options.rateLimit, message.eta);
+    const due = limitWait > 0 ? new Date(Date.now() + limitWait) : message.eta;
+    if (due && due.getTime() > Date.now()) {
       // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
       held.state = 'eta';
-      held.cancelEta = this.eta.schedule(message.eta, () => {
+      const fire = (): void => {
         held.state = 'waiting';
         held.cancelEta = undefined;
         this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
+      };
+      held.cancelEta = this.eta.schedule(due, () => {
+        // An ETA task takes its rate-limit slot when it becomes due.
+        const wait = limitWait === 0 ? this.rateLimiter.reserve(task.taskName) : 0;
+        if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
+        else fire();
       });
       return;
     }
@@ -278,6 +290,13 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
   }
 
+  /** Ms a task must wait for its rate limit (0: none); the slot is taken at the ETA when there is one. */
+  private rateLimitWait(name: string, option: string | number | undefined, eta: Date | null): number {
+    if (this.rateLimiter.rateOf(name) === undefined) this.rateLimiter.setRate(name, parseRateLimit(option ?? this.app.conf.taskDefaultRateLimit));
+    if (eta && eta.getTime() > Date.now()) return 0; // counted when it becomes due (run() re-checks)
+    return this.rateLimiter.reserve(name);
+  }
+
   /** Hands a far ETA back to the broker's delayed delivery, then acks: nothing is held meanwhile. */
   private async deferToBroker(held: Held, message: TaskMessage, etaMs: number): Promise<void> {
     const { delivery } = held;
@@ -343,6 +362,10 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       await this.revokeMessage(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
     }
     if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  setRateLimit(task: string, rateLimit: unknown): void {
+    this.rateLimiter.setRate(task, parseRateLimit(rateLimit, `rate limit of ${task}`));
   }
 
   revokedEntries(): Array<[string, number]> {

@@ -221,6 +221,8 @@ describe('loadConfig: coercion from strings', () => {
       env[envVarName(name)] = spec.kind === 'enum' ? spec.values![0]! : spec.kind === 'list' && !spec.values ? 'a,b' : sample[spec.kind]!;
     }
     env[envVarName('timezone')] = 'UTC';
+    // Strings with a syntax of their own get a valid one.
+    env[envVarName('taskDefaultRateLimit')] = '10/s';
     const cfg = loadConfig({ env });
     expect(Object.keys(cfg).sort()).toEqual(SETTING_NAMES.filter((n) => !SETTINGS[n].codeOnly).sort());
     expect(() => validateSettings(cfg)).not.toThrow();
