@@ -123,6 +123,7 @@ export interface CeleriacSettings {
   workerConcurrency: number;
   workerPrefetchMultiplier: number;
   workerShutdownTimeout: number;
+  workerDeduplicateSuccessfulTasks: boolean;
   workerLogLevel: string;
   workerHostname: string | undefined;
   beatSchedule: Record<string, BeatEntryConfig>;
@@ -194,6 +195,7 @@ export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } =
   workerConcurrency: { celeryName: 'worker_concurrency', kind: 'number', default: Math.max(1, cpus().length), min: 1, doc: 'Tasks run at once per worker (-c).' },
   workerPrefetchMultiplier: { celeryName: 'worker_prefetch_multiplier', kind: 'number', default: 4, min: 1, doc: 'Messages reserved per slot.' },
   workerShutdownTimeout: { celeryName: 'worker_shutdown_timeout', kind: 'number', default: 60, min: 0, doc: 'Seconds a warm shutdown waits for running tasks.' },
+  workerDeduplicateSuccessfulTasks: { celeryName: 'worker_deduplicate_successful_tasks', kind: 'boolean', default: false, doc: 'acksLate tasks delivered again whose id already has SUCCESS stored are acked, not run again.' },
   workerLogLevel: { celeryName: 'worker_log_level', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' },
   workerHostname: { celeryName: 'worker_hostname', kind: 'string', default: undefined, doc: 'Node name (name@host); default celeriac@<hostname>.' },
   beatSchedule: { celeryName: 'beat_schedule', kind: 'json', default: {}, doc: 'Periodic tasks by name: {"task", "schedule", "args", "kwargs", "options"}; schedule {"every": "5m"}, {"crontab": "0 3 * * *", "timezone"}, {"solar", "lat", "lon"} or {"clocked"}.' },

@@ -243,6 +243,12 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         return;
       }
       const acksLate = task.options.acksLate ?? app.conf.taskAcksLate;
+      if (acksLate && delivery.info.redelivered && app.conf.workerDeduplicateSuccessfulTasks && (await this.alreadySucceeded(message.id))) {
+        // Ran to SUCCESS before its ack was lost (a killed worker, a lost connection): not again.
+        app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] already succeeded: acked without running it again`);
+        await delivery.ack();
+        return;
+      }
       if (!acksLate) {
         held.acked = true;
         // Not awaited: the ack travels in the next batch while the task runs (Celery acks as the pool
@@ -287,6 +293,18 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       this.held.delete(held);
       this.slots.release();
       if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** True when the result backend holds SUCCESS for `id` (workerDeduplicateSuccessfulTasks). */
+  private async alreadySucceeded(id: string): Promise<boolean> {
+    const backend = this.app.backendOrNull();
+    if (!backend) return false;
+    try {
+      return (await backend.getMeta(id))?.status === 'SUCCESS';
+    } catch (err) {
+      this.app.logger.warn({ err, id }, 'Could not read a stored state to deduplicate; running the task');
+      return false;
     }
   }
 
