@@ -32,7 +32,8 @@ export interface RouteRequest {
 }
 
 const globCache = new Map<string, RegExp>();
-function globToRegExp(glob: string): RegExp {
+/** fnmatch-style glob ('*' and '?') as an anchored RegExp, cached. */
+export function globToRegExp(glob: string): RegExp {
   let re = globCache.get(glob);
   if (!re) {
     re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');

@@ -14,7 +14,7 @@ import type { AsyncResult } from '../result/async-result';
 import type { ApplyOptions } from '../task/task-options';
 import { Chord } from './chord';
 import { Group } from './group';
-import { Signature, setChainMaker, type AnySignature, type HostRef, type SignatureInit } from './signature';
+import { Signature, copyOptions, setChainMaker, type AnySignature, type HostRef, type SignatureInit } from './signature';
 import type { WireOptions } from './signature-options';
 import type { CheckChain, Last, MissingOf, ResultOf, StepFor } from './signature-types';
 
@@ -30,7 +30,7 @@ export class Chain<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
     const Ctor = this.constructor as new (tasks: AnySignature[], options: WireOptions, host?: HostRef, init?: Partial<SignatureInit>) => this;
     return new Ctor(
       this.tasks.map((t) => t.copy()),
-      JSON.parse(JSON.stringify(this.options)) as WireOptions,
+      copyOptions(this.options),
       this.hostRef,
       { immutable: this.immutable, extras: { ...this.extras } },
     );

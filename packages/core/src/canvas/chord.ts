@@ -16,7 +16,7 @@ import { type GroupResult } from '../result/group-result';
 import { toResultTuple } from '../result/result-tuple';
 import type { ApplyOptions } from '../task/task-options';
 import { Group, setGroupLifter, type ResultsOf } from './group';
-import { Signature, type AnySignature, type HostRef, type SignatureInit } from './signature';
+import { Signature, copyOptions, type AnySignature, type HostRef, type SignatureInit } from './signature';
 import type { WireOptions } from './signature-options';
 import type { ChainStepMismatch, MissingOf, ResultOf } from './signature-types';
 
@@ -39,7 +39,7 @@ export class Chord<TResult = unknown, TMissing extends unknown[] = unknown[]> ex
 
   override copy(): this {
     const Ctor = this.constructor as new (h: Group<unknown>, b: AnySignature, o: WireOptions, host?: HostRef, init?: Partial<SignatureInit>) => this;
-    return new Ctor(this.header.copy(), this.body.copy(), JSON.parse(JSON.stringify(this.options)) as WireOptions, this.hostRef, {
+    return new Ctor(this.header.copy(), this.body.copy(), copyOptions(this.options), this.hostRef, {
       kwargs: { ...this.kwargs },
       immutable: this.immutable,
       extras: { ...this.extras },

@@ -10,7 +10,7 @@ import type { AsyncResult } from '../result/async-result';
 import type { GroupResult } from '../result/group-result';
 import type { ApplyOptions } from '../task/task-options';
 import { Group } from './group';
-import { Signature, type AnySignature, type HostRef, type SignatureInit } from './signature';
+import { Signature, copyOptions, type AnySignature, type HostRef, type SignatureInit } from './signature';
 import type { WireOptions } from './signature-options';
 
 /** `celery.map` (subtask_type "xmap") or `celery.starmap` ("xstarmap"): one message, the task called per item. */
@@ -25,7 +25,7 @@ export class MapSignature<TResult = unknown[]> extends Signature<[], TResult, []
 
   override copy(): this {
     const Ctor = this.constructor as new (kind: string, task: SignatureDict, items: unknown[], options: WireOptions, host?: HostRef, init?: Partial<SignatureInit>) => this;
-    return new Ctor(this.subtaskType!, this.kwargs.task as SignatureDict, this.kwargs.it as unknown[], JSON.parse(JSON.stringify(this.options)) as WireOptions, this.hostRef, {
+    return new Ctor(this.subtaskType!, this.kwargs.task as SignatureDict, this.kwargs.it as unknown[], copyOptions(this.options), this.hostRef, {
       immutable: this.immutable,
       extras: { ...this.extras },
     });
@@ -49,7 +49,7 @@ export class ChunksSignature<TResult = unknown[][]> extends Signature<[], TResul
 
   override copy(): this {
     const Ctor = this.constructor as new (task: SignatureDict, items: unknown[][], n: number, options: WireOptions, host?: HostRef, init?: Partial<SignatureInit>) => this;
-    return new Ctor(this.kwargs.task as SignatureDict, this.kwargs.it as unknown[][], this.kwargs.n as number, JSON.parse(JSON.stringify(this.options)) as WireOptions, this.hostRef, {
+    return new Ctor(this.kwargs.task as SignatureDict, this.kwargs.it as unknown[][], this.kwargs.n as number, copyOptions(this.options), this.hostRef, {
       immutable: this.immutable,
       extras: { ...this.extras },
     });

@@ -9,7 +9,7 @@ import type { AsyncResult } from '../result/async-result';
 import type { ApplyOptions } from '../task/task-options';
 import { GroupResult } from '../result/group-result';
 import type { CanvasHost, TaskSend } from './canvas-host';
-import { Signature, type AnySignature, type HostRef, type SignatureInit } from './signature';
+import { Signature, copyOptions, type AnySignature, type HostRef, type SignatureInit } from './signature';
 import type { WireOptions } from './signature-options';
 import type { ResultOf } from './signature-types';
 
@@ -31,7 +31,7 @@ export class Group<TResults = unknown[]> extends Signature<[], TResults, unknown
     const Ctor = this.constructor as new (tasks: AnySignature[], options: WireOptions, host?: HostRef, init?: Partial<SignatureInit>) => this;
     return new Ctor(
       this.tasks.map((t) => t.copy()),
-      JSON.parse(JSON.stringify(this.options)) as WireOptions,
+      copyOptions(this.options),
       this.hostRef,
       { immutable: this.immutable, extras: { ...this.extras } },
     );

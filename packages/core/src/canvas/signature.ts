@@ -120,7 +120,7 @@ export class Signature<TArgs extends unknown[] = unknown[], TResult = unknown, T
         task: this.task,
         args: [...this.args],
         kwargs: { ...this.kwargs },
-        options: structuredCloneOptions(this.options),
+        options: copyOptions(this.options),
         subtaskType: this.subtaskType,
         immutable: this.immutable,
         extras: { ...this.extras },
@@ -235,7 +235,7 @@ export function setChainMaker(fn: (steps: AnySignature[]) => AnySignature): void
   makeChain = fn;
 }
 
-/** Options hold nested dicts (link, chord): copy them so a clone never shares them. */
-function structuredCloneOptions(options: WireOptions): WireOptions {
+/** @internal Options hold nested dicts (link, chord): copy them so a clone never shares them. */
+export function copyOptions(options: WireOptions): WireOptions {
   return JSON.parse(JSON.stringify(options)) as WireOptions;
 }

@@ -3,6 +3,7 @@
  * `celery.pidbox`, replies sent to the direct exchange `reply.celery.pidbox` with the requester's
  * oid as routing key. JSON bodies, as Kombu's Mailbox writes them.
  */
+import { globToRegExp } from '../app/router';
 import { DecodeError } from '../errors';
 import { parseJson, stringifyJson } from '../protocol/serializers';
 import type { WireMessage } from '../protocol/wire-message';
@@ -66,8 +67,7 @@ export function isForNode(request: ControlRequest, nodename: string): boolean {
   if (request.destination) return request.destination.includes(nodename);
   if (request.pattern) {
     if (request.matcher === 'pcre') return new RegExp(request.pattern).test(nodename);
-    const glob = new RegExp(`^${request.pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    return glob.test(nodename);
+    return globToRegExp(request.pattern).test(nodename);
   }
   return true;
 }

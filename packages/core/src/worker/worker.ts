@@ -185,7 +185,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       return;
     }
     if (message.expires && message.expires.getTime() <= Date.now()) {
-      await this.revokeExpired(delivery, message);
+      await this.revokeMessage(delivery, message, 'expired');
       return;
     }
     if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
@@ -239,7 +239,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         return;
       }
       if (message.expires && message.expires.getTime() <= Date.now()) {
-        await this.revokeExpired(delivery, message);
+        await this.revokeMessage(delivery, message, 'expired');
         return;
       }
       const acksLate = task.options.acksLate ?? app.conf.taskAcksLate;
@@ -292,7 +292,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     } finally {
       this.held.delete(held);
       this.slots.release();
-      if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.notifyIfIdle();
     }
   }
 
@@ -329,7 +329,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       await delivery.restore().catch(() => undefined);
     } finally {
       this.held.delete(held);
-      if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.notifyIfIdle();
     }
   }
 
@@ -340,10 +340,6 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       .workflow()
       .afterFailure(message, buildRequest(message, this.hostname, delivery.info, false), error, null, state)
       .catch((err: unknown) => this.app.logger.error({ err, id: message.id }, `Could not run the failure follow-ups of ${message.task}[${message.id}]`));
-  }
-
-  private revokeExpired(delivery: Delivery, message: TaskMessage): Promise<void> {
-    return this.revokeMessage(delivery, message, 'expired');
   }
 
   /** Stores REVOKED for a message that will not run (revoked or expired), acks it, fails its chord/chain. */
@@ -379,7 +375,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       this.held.delete(held);
       await this.revokeMessage(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
     }
-    if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.notifyIfIdle();
   }
 
   setRateLimit(task: string, rateLimit: unknown): void {
@@ -457,6 +453,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     this.emit('task-rejected', { id, name, reason: error.message, requeue: false });
   }
 
+  /** Wakes whenIdle() callers once nothing is held. */
+  private notifyIfIdle(): void {
+    if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
   /** Resolves when no task is held (running, waiting or ETA). */
   whenIdle(): Promise<void> {
     if (this.held.size === 0) return Promise.resolve();
@@ -512,6 +513,6 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       pending.push(held.delivery.restore().catch((err: unknown) => this.app.logger.error({ err }, 'Could not give a message back to the queue')));
     }
     await Promise.all(pending);
-    if (this.held.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.notifyIfIdle();
   }
 }

@@ -1,21 +1,10 @@
-import { ConfigError, toSchedule, type CrontabFields } from '@celeriac/core';
+import { ConfigError, SOLAR_EVENTS, parseDuration, toSchedule, type CrontabFields, type SolarEvent } from '@celeriac/core';
 import { SetMetadata } from '@nestjs/common';
 import { PERIODIC_METADATA } from '../celeriac.constants';
 import { INVALID_SCHEDULE } from '../celeriac.messages';
 
-/** Celery's solar events. */
-export const SOLAR_EVENTS = [
-  'dawn_astronomical',
-  'dawn_nautical',
-  'dawn_civil',
-  'sunrise',
-  'solar_noon',
-  'sunset',
-  'dusk_civil',
-  'dusk_nautical',
-  'dusk_astronomical',
-] as const;
-export type SolarEvent = (typeof SOLAR_EVENTS)[number];
+// Celery's solar events, as beat knows them (one list for both).
+export { SOLAR_EVENTS, type SolarEvent } from '@celeriac/core';
 
 /** `every`: milliseconds or a duration such as '30s', '5m', '1h', '1d', '250ms'. */
 export interface IntervalSchedule {
@@ -59,20 +48,13 @@ export interface PeriodicMetadata {
   readonly options: Readonly<PeriodicOptions>;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses `every`: a positive number of milliseconds or '<n><ms|s|m|h|d>'. */
+/** Parses `every`: a positive number of milliseconds or '<n><ms|s|m|h|d>' (beat's own parser). */
 export function parseEvery(every: unknown): number {
-  if (typeof every === 'number') {
-    if (Number.isFinite(every) && every > 0) return every;
-  } else if (typeof every === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(every);
-    if (match) {
-      const ms = Number(match[1]) * UNITS[match[2]!]!;
-      if (ms > 0) return ms;
-    }
+  try {
+    return parseDuration(every);
+  } catch (err) {
+    throw new ConfigError('every', INVALID_SCHEDULE((err as Error).message));
   }
-  throw new ConfigError('every', INVALID_SCHEDULE(`every must be a positive number of milliseconds or a duration like '30s', '5m', '1h', '1d'; got ${JSON.stringify(every)}.`));
 }
 
 function fail(key: string, detail: string): never {
