@@ -33,6 +33,19 @@ async function startSample(extraEnv: NodeJS.ProcessEnv): Promise<{ child: ChildP
   return { child, base, output: () => out };
 }
 
+/** Deletes this file's Redis keys (SCAN + UNLINK under its prefix, never FLUSHDB). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
 async function poll(url: string, done: (body: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -85,15 +98,7 @@ describe('on Redis, as a web producer and a separate worker process', () => {
   const prefix = `t-sample-${Math.random().toString(36).slice(2, 8)}:`;
   const url = 'redis://127.0.0.1:6379/0';
   afterAll(async () => {
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteKeys(url, prefix);
   });
 
   it('the producer queues over HTTP and the worker process runs the task', async () => {
@@ -136,15 +141,7 @@ describe('on RabbitMQ with Redis results, as a web producer and a separate worke
   }, 30_000);
   afterAll(async () => {
     await run(['delete_vhost', vhost]);
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(redisUrl);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteKeys(redisUrl, prefix);
   }, 30_000);
 
   it('the producer queues over HTTP, the worker process runs the task and the batch chord', async () => {

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Celeriac, GroupResult, MemoryBroker, MemoryKeyValueStore, Worker, chain, chord, createLogger, group, signatureFromDict, type TaskContext, type TaskRequest } from '../../src';
+import { type Celeriac, GroupResult, MemoryBroker, MemoryKeyValueStore, Worker, chain, chord, group, signatureFromDict, type TaskContext, type TaskRequest } from '../../src';
+import { memoryApp } from '../helpers/memory-app';
 
-function makeApp(extra: Record<string, unknown> = {}) {
-  const name = randomUUID();
-  return new Celeriac({ brokerUrl: `memory://${name}`, resultBackend: `memory://${name}`, logger: createLogger('silent'), ...extra });
-}
+const makeApp = memoryApp;
 
 afterAll(() => {
   MemoryBroker.reset();

@@ -3,10 +3,10 @@
  * the signatures Celery 5.2.6 put in the captured messages), and the exact messages chain, group and
  * chord send (captured from the memory broker before any worker runs them).
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Celeriac, Chain, Chord, ChunksSignature, ConfigError, Group, MapSignature, MemoryBroker, MemoryKeyValueStore, Signature, chain, chord, createLogger, group, signatureFromDict, type SignatureDict, type TaskMessage, decodeTaskMessage } from '../../src';
+import { type Celeriac, Chain, Chord, ChunksSignature, ConfigError, Group, MapSignature, MemoryBroker, MemoryKeyValueStore, Signature, chain, chord, group, signatureFromDict, type SignatureDict, type TaskMessage, decodeTaskMessage } from '../../src';
+import { memoryApp } from '../helpers/memory-app';
 
 const VECTORS = path.resolve(__dirname, '../../../../../shared/protocol/vectors/redis/publish');
 
@@ -16,10 +16,7 @@ function capturedBodies(file: string): Array<[unknown[], Record<string, unknown>
   return doc.redis_commands.filter((c) => c.decoded).map((c) => c.decoded!.body_decoded);
 }
 
-function makeApp(extra: Record<string, unknown> = {}) {
-  const name = randomUUID();
-  return new Celeriac({ brokerUrl: `memory://${name}`, resultBackend: `memory://${name}`, logger: createLogger('silent'), ...extra });
-}
+const makeApp = memoryApp;
 
 afterAll(() => {
   MemoryBroker.reset();
@@ -114,7 +111,7 @@ describe("Celery's dict form round-trips", () => {
     ['22_chain_with_group_in_middle.json', 'chain'],
     ['10_chord.json', 'chord'],
   ])('%s embed.%s becomes our signatures and back unchanged', (file, field) => {
-    for (const [, , embed] of capturedBodies(file)) {
+    for (const [,, embed] of capturedBodies(file)) {
       const value = embed[field];
       if (!value) continue;
       const dicts = (Array.isArray(value) ? value : [value]) as SignatureDict[];
@@ -123,7 +120,7 @@ describe("Celery's dict form round-trips", () => {
   });
 
   it('builds the right kinds from a Python chord-in-chain', () => {
-    const [[, , embed]] = capturedBodies('22_chain_with_group_in_middle.json') as [[unknown[], unknown, { chain: SignatureDict[] }]];
+    const [[,, embed]] = capturedBodies('22_chain_with_group_in_middle.json') as [[unknown[], unknown, { chain: SignatureDict[] }]];
     const sig = signatureFromDict(embed.chain[0]!);
     expect(sig).toBeInstanceOf(Chord);
     const c = sig as Chord;

@@ -7,12 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Celeriac, MemoryBroker, MemoryKeyValueStore, TaskRevokedError, Worker, createLogger, group, type TaskContext } from '../../src';
+import { type Celeriac, MemoryBroker, MemoryKeyValueStore, TaskRevokedError, Worker, group, type TaskContext } from '../../src';
 import { deferred } from '../helpers/wait';
+import { memoryApp } from '../helpers/memory-app';
 
-function makeApp(name = randomUUID()) {
-  return new Celeriac({ brokerUrl: `memory://${name}`, resultBackend: `memory://${name}`, logger: createLogger('silent') });
-}
+const makeApp = (): Celeriac => memoryApp();
 
 afterAll(() => {
   MemoryBroker.reset();

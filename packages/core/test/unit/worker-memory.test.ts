@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Celeriac, MemoryBroker, MemoryKeyValueStore, RemoteTaskError, ResultTimeoutError, type TaskContext, TaskRevokedError, Worker, NotRegisteredError, createLogger } from '../../src';
+import { type Celeriac, MemoryBroker, MemoryKeyValueStore, RemoteTaskError, ResultTimeoutError, type TaskContext, TaskRevokedError, Worker, NotRegisteredError } from '../../src';
+import { memoryApp } from '../helpers/memory-app';
 
-function makeApp(extra: Record<string, unknown> = {}) {
-  const name = randomUUID();
-  return new Celeriac({ brokerUrl: `memory://${name}`, resultBackend: `memory://${name}`, logger: createLogger('silent'), ...extra });
-}
+const makeApp = memoryApp;
 
 afterAll(() => {
   MemoryBroker.reset();
