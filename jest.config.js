@@ -3,7 +3,7 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: t
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.tsx?$': swc },
-  moduleNameMapper: { '^@celeriac/([a-z-]+)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: { '^@celeriac/([a-z-]+)$': '<rootDir>/packages/$1/src', '^@celeriac/beat-db/(express|nestjs)$': '<rootDir>/packages/beat-db/src/$1' },
   setupFiles: ['<rootDir>/jest.setup.js'],
 };
 module.exports = {
