@@ -17,7 +17,7 @@ export function resolveRoles(options: CeleriacModuleOptions): CeleriacRole[] {
  * settings left unset. A bad value throws a ConfigError naming the key or variable.
  */
 export function createCeleriacApp(options: CeleriacModuleOptions): Celeriac {
-  const { envPrefix = DEFAULT_ENV_PREFIX, env = process.env, roles: _roles, worker: _worker, beat: _beat, ...settings } = options ?? {};
+  const { envPrefix = DEFAULT_ENV_PREFIX, env = process.env, roles: _roles, worker: _worker, beat: _beat, beatScheduler: _beatScheduler, ...settings } = options ?? {};
   resolveRoles(options ?? {});
   const fromEnv = envPrefix === false ? {} : loadConfig({ env, prefix: envPrefix });
   const explicit = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));

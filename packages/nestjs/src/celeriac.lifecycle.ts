@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { resolveRoles } from './celeriac-app.factory';
 import { CELERIAC_APP } from './celeriac.constants';
 import { CeleriacExplorer, type PeriodicDefinition } from './celeriac.explorer';
-import { CELERIAC_MODULE_OPTIONS, type CeleriacModuleOptions, type CeleriacRole } from './celeriac.module-definition';
+import { CELERIAC_MODULE_OPTIONS, type BeatService, type CeleriacModuleOptions, type CeleriacRole } from './celeriac.module-definition';
 
 /**
  * Starts the in-process worker (role `worker`) and beat (role `beat`) after bootstrap, so every module
@@ -15,7 +15,7 @@ import { CELERIAC_MODULE_OPTIONS, type CeleriacModuleOptions, type CeleriacRole 
 export class CeleriacLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Celeriac');
   private workerInstance: Worker | undefined;
-  private beatInstance: Beat | undefined;
+  private beatInstance: BeatService | undefined;
   readonly roles: readonly CeleriacRole[];
 
   constructor(
@@ -26,8 +26,13 @@ export class CeleriacLifecycle implements OnApplicationBootstrap, BeforeApplicat
     this.roles = resolveRoles(options);
   }
 
-  /** The running beat, when this process has the `beat` role. */
+  /** The running core Beat, when this process has the `beat` role and no `beatScheduler` replaces it. */
   get beat(): Beat | undefined {
+    return this.beatInstance instanceof Beat ? this.beatInstance : undefined;
+  }
+
+  /** The running scheduler of the `beat` role: core's Beat or the `beatScheduler` option's. */
+  get beatService(): BeatService | undefined {
     return this.beatInstance;
   }
 
@@ -45,11 +50,13 @@ export class CeleriacLifecycle implements OnApplicationBootstrap, BeforeApplicat
     }
     if (this.roles.includes('beat') && !this.beatInstance) {
       this.explorer.explore();
-      const beat = new Beat(this.app, { ...this.options.beat, entries: beatEntries(this.explorer.getPeriodicSchedules()) });
+      const entries = beatEntries(this.explorer.getPeriodicSchedules());
+      const beat = this.options.beatScheduler ? this.options.beatScheduler(this.app, entries) : new Beat(this.app, { ...this.options.beat, entries });
       beat.on('error', (err) => this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err)));
       await beat.start();
       this.beatInstance = beat;
-      this.logger.log(`beat started with ${beat.entries.length} schedule(s): ${beat.entries.map((e) => e.name).join(', ')}`);
+      const names = Object.keys(entries);
+      this.logger.log(`beat started (${beat.constructor.name}) with ${names.length} @Periodic schedule(s): ${names.join(', ')}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { BeatOptions, CeleriacOptions, WorkerOptions } from '@celeriac/core';
+import type { BeatEntryConfig, BeatOptions, Celeriac, CeleriacOptions, WorkerOptions } from '@celeriac/core';
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
 /**
@@ -24,7 +24,22 @@ export interface CeleriacNestOptions {
   worker?: WorkerOptions;
   /** Options of the in-process beat (role `beat`): store, maxLoopInterval... (entries come from @Periodic). */
   beat?: Omit<BeatOptions, 'entries'>;
+  /**
+   * Runs the `beat` role with another scheduler instead of core's Beat, e.g. @celeriac/beat-db's
+   * `databaseBeat({ dataSource })`, which upserts the `@Periodic` entries into the database as defaults.
+   */
+  beatScheduler?: BeatSchedulerFactory;
 }
+
+/** A running scheduler, as the lifecycle starts and stops it. Core's Beat is one. */
+export interface BeatService {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+}
+
+/** Builds the scheduler of the `beat` role from the app and the `@Periodic` entries. */
+export type BeatSchedulerFactory = (app: Celeriac, entries: Record<string, BeatEntryConfig>) => BeatService;
 
 /** Options of `CeleriacModule.forRoot()`: any core setting (camelCase) plus the Nest options. */
 export type CeleriacModuleOptions = CeleriacOptions & CeleriacNestOptions;

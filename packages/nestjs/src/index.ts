@@ -8,6 +8,8 @@ export {
   type CeleriacRole,
   type CeleriacModuleForRootOptions,
   type CeleriacModuleAsyncOptions,
+  type BeatService,
+  type BeatSchedulerFactory,
 } from './celeriac.module-definition';
 export { CELERIAC_APP, TASK_METADATA, PERIODIC_METADATA, DEFAULT_ENV_PREFIX, getTaskProxyToken } from './celeriac.constants';
 export { createCeleriacApp } from './celeriac-app.factory';

@@ -1,4 +1,4 @@
-import { ConfigError, type Celeriac } from '@celeriac/core';
+import { ConfigError, type BeatEntryConfig, type Celeriac } from '@celeriac/core';
 import { CELERIAC_APP, CeleriacExplorer, CeleriacLifecycle, CeleriacModule, CeleriacTestingModule, DuplicateTaskError, Periodic, Task } from '@celeriac/nestjs';
 import { Injectable, Logger, Module, Scope } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
@@ -174,6 +174,55 @@ describe('role beat', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(ticks.length).toBe(after);
     expect(ticks).not.toContain('never');
+  });
+
+  it('runs the beat role with the beatScheduler option instead of core Beat, handing it the @Periodic entries', async () => {
+    const calls: string[] = [];
+    let received: Record<string, BeatEntryConfig> = {};
+    @Injectable()
+    class Reports {
+      @Task('reports.nightly')
+      @Periodic({ crontab: '0 3 * * *', timezone: 'Europe/Paris' }, { queue: 'reports', args: [7] })
+      async nightly(days: number): Promise<number> {
+        return days;
+      }
+    }
+    class FakeScheduler {
+      async start(): Promise<void> {
+        calls.push('start');
+      }
+      async close(): Promise<void> {
+        calls.push('close');
+      }
+      on(): this {
+        return this;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CeleriacModule.forRoot({
+          envPrefix: false,
+          brokerUrl: 'memory://beat-scheduler-option',
+          roles: ['beat'],
+          workerLogLevel: 'silent',
+          beatScheduler: (_app, entries) => {
+            received = entries;
+            return new FakeScheduler();
+          },
+        }),
+      ],
+      providers: [Reports],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const lifecycle = app.get(CeleriacLifecycle);
+    expect(lifecycle.beatService).toBeInstanceOf(FakeScheduler);
+    expect(lifecycle.beat).toBeUndefined();
+    expect(received).toEqual({
+      'reports.nightly': { task: 'reports.nightly', schedule: { crontab: '0 3 * * *', timezone: 'Europe/Paris' }, args: [7], kwargs: {}, options: { queue: 'reports' }, enabled: true },
+    });
+    await app.close();
+    expect(calls).toEqual(['start', 'close']);
   });
 
   it('rejects a crontab field out of range when the class is defined', () => {
