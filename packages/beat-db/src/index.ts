@@ -8,4 +8,5 @@ export { createBeatDataSource, beatDataSourceOptions, runBeatMigrations, redactU
 export { toScheduleInput, inputToSchedule, rowScheduleInput, scheduleOf, SCHEDULE_RELATIONS, type ScheduleInput, type IntervalInput, type CrontabInput, type SolarInput, type ClockedInput } from './schedules/schedule-input';
 export { nextRunAt, upcomingRuns, firstRunAtOrAfter } from './schedules/next-run';
 export { scheduleRowFor, type ScheduleIds } from './schedules/schedule-rows';
-export type { AdminRequest, AdminResponse, PeriodicTaskInput, PeriodicTaskView, RunView, AuditView, SchedulePreview, ListResult, AdminIdentity } from './admin/admin-types';
+export * from './admin';
+export * from './scheduler';
