@@ -76,3 +76,5 @@ export { SolarSchedule, SOLAR_EVENTS, type SolarEvent } from './beat/schedules/s
 export { ClockedSchedule } from './beat/schedules/clocked-schedule';
 export { toSchedule, isSchedule, type ScheduleSpec, type IntervalSpec, type CrontabSpec, type CrontabFieldsSpec, type SolarSpec, type ClockedSpec } from './beat/schedules/to-schedule';
 export { AmqpBroker, type AmqpBrokerOptions } from './brokers/amqp/amqp-broker';
+/** For integrations' own commands (e.g. `celeriac-beat-db beat -A`): load an app module as `-A` does. */
+export { loadApp, parseAppSpec, type LoadedApp, type LoadAppOptions } from './cli/load-app';
