@@ -20,6 +20,7 @@ import {
 } from './lib.mjs';
 import { canvasConfig, canvasFinalCleanup, canvasReport, phaseCanvas } from './canvas.mjs';
 import { amqpConfig, amqpFinalCleanup, amqpReport, phaseAmqp } from './amqp.mjs';
+import { beatDbConfig, beatDbReport, runBeatDbBench } from './beat-db.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -60,7 +61,7 @@ const cfg = {
   roundtripCapMs: intEnv('BENCH_ROUNDTRIP_CAP_S', 45) * 1000,
   libs: listEnv('BENCH_ONLY', [...LIBS, 'celery']).filter((l) => LIBS.includes(l)),
   pyCelery: listEnv('BENCH_ONLY', [...LIBS, 'celery']).includes('celery'),
-  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip', 'canvas', 'amqp']),
+  cases: listEnv('BENCH_CASES', ['enqueue', 'throughput', 'roundtrip', 'canvas', 'amqp', 'beatdb']),
   tpCases: listEnv('BENCH_THROUGHPUT', TP_CASES),
   cpuProfDir: process.env.BENCH_CPU_PROF || '',
 };
@@ -70,6 +71,10 @@ cfg.amqp = amqpConfig(intEnv, cfg);
 // The amqp case takes about 2.5 min more: it gets its own share of the default budget.
 if (cfg.cases.includes('amqp') && !process.env.BENCH_BUDGET_S) cfg.budgetMs += 180_000;
 let amqpResults;
+cfg.beatDb = beatDbConfig();
+// The beatdb case (100k schedules in PostgreSQL) takes about 2 min: its own share of the budget.
+if (cfg.cases.includes('beatdb') && !process.env.BENCH_BUDGET_S) cfg.budgetMs += 150_000;
+let beatDbResults;
 
 const runId = `${Date.now().toString(36)}-${process.pid}`;
 /** Every Celeriac key of this run starts with this (DB 14); every BullMQ queue name too (DB 15). */
@@ -479,6 +484,14 @@ async function main() {
       const ctx = { acfg: cfg.amqp, runId, runChild, children, log, capFor, errors };
       amqpResults = await phaseAmqp(ctx, { celeriac: cfg.libs.includes('celeriac'), py: cfg.pyCelery });
     }
+    if (cfg.cases.includes('beatdb') && cfg.libs.includes('celeriac')) {
+      log(`beatdb: ${cfg.beatDb.n} schedules in PostgreSQL, ${cfg.beatDb.windowS} s window`);
+      try {
+        beatDbResults = await runBeatDbBench(cfg.beatDb);
+      } catch (err) {
+        errors.push(`beatdb: ${String(err?.stack ?? err)}`);
+      }
+    }
   } catch (err) {
     errors.push(String(err?.stack ?? err));
   } finally {
@@ -496,7 +509,7 @@ async function main() {
     '',
     info,
     '',
-    ...(cfg.cases.some((c) => c !== 'canvas' && c !== 'amqp')
+    ...(cfg.cases.some((c) => c !== 'canvas' && c !== 'amqp' && c !== 'beatdb')
       ? [
           table,
           '',
@@ -509,6 +522,7 @@ async function main() {
     ...(details.length ? ['## Details', '', mdTable(['library', 'case', 'measured', 'memory'], details), ''] : []),
     ...(canvasResults ? canvasReport(canvasResults, cfg.canvas, { nf, mdTable }) : []),
     ...(amqpResults ? amqpReport(amqpResults, cfg.amqp, { nf, mdTable }) : []),
+    ...(beatDbResults ? beatDbReport(beatDbResults, cfg.beatDb) : []),
     ...(errors.length ? ['## Errors', '', ...errors.map((e) => `- ${e.split('\n')[0]}`), ''] : []),
   ].join('\n');
   console.log(md);

@@ -50,6 +50,7 @@ export function beatDataSourceOptions(options: BeatDataSourceOptions = {}): Data
     case 'mariadb':
       // timezone 'Z': DATETIME columns hold UTC, whatever the server's or the process's zone.
       return { ...common, type: 'mysql', url: url.replace(/^mariadb:/i, 'mysql:'), timezone: 'Z', poolSize: options.poolSize ?? 10 };
+    case undefined:
     default:
       throw new Error(`Unsupported beat database URL "${redactUrl(url)}": use sqlite:<file>, postgres://... or mysql://... (mariadb://...).`);
   }

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runBeatCommand } from './beat.command';
-import { runMigrationCommand, type MigrationAction } from './migrate.command';
+import { runMigrationCommand } from './migrate.command';
 
 /** Where the command writes and which environment it reads (tests pass their own). */
 export interface CliIo {
@@ -56,7 +56,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed;
   const command = positionals[0];
   if (values.help || !command) {
-    (command || values.help ? io.stdout : io.stderr)(USAGE);
+    if (values.help) io.stdout(USAGE);
+    else io.stderr(USAGE);
     return values.help ? 0 : 2;
   }
   const url = values.url ?? io.env.CELERIAC_BEAT_DB_URL;
@@ -64,7 +65,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     case 'migrate':
     case 'revert':
     case 'show':
-      return runMigrationCommand(command as MigrationAction, url, io);
+      return runMigrationCommand(command, url, io);
     case 'beat':
       if (!values.app && !io.env.CELERIAC_APP) {
         io.stderr('error: beat needs the app: -A path/to/module (or CELERIAC_APP)\n');

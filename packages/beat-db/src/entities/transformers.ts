@@ -9,5 +9,5 @@ export const decimalNumber: ValueTransformer = {
 /** JSON kept as text (portable across SQLite, PostgreSQL and MySQL, and readable in raw SQL). */
 export const jsonText: ValueTransformer = {
   to: (value: unknown) => (value === undefined ? undefined : JSON.stringify(value)),
-  from: (value: string | null) => (value === null || value === undefined ? value : JSON.parse(value)),
+  from: (value: string | null): unknown => (value === null || value === undefined ? value : (JSON.parse(value) as unknown)),
 };
