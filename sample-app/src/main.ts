@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { CeleriacLifecycle } from '@celeriac/nestjs';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module';
+import { ADMIN_USER, AppModule, BEAT_DB_URL } from './app.module';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -15,8 +15,8 @@ async function bootstrap(): Promise<void> {
   console.log(`  curl -X POST ${url}/reports/batch -H 'content-type: application/json' -d '{"texts":["a b a","b c b","c a c"]}'`);
   console.log(`  curl -X POST ${url}/reports/export/sales`);
   console.log(`  curl ${url}/tasks/<taskId>`);
-  const beat = app.get(CeleriacLifecycle).beat;
-  if (beat) console.log(`Beat sends the @Periodic schedules: ${beat.entries.map((e) => e.name).join(', ')}`);
+  if (app.get(CeleriacLifecycle).beatService) console.log(`Beat sends the periodic tasks stored in ${BEAT_DB_URL} (the @Periodic ones are upserted there).`);
+  console.log(`Admin table: ${url}/admin/periodic-tasks (user ${ADMIN_USER.username}, password ${process.env.SAMPLE_ADMIN_PASSWORD ? 'from SAMPLE_ADMIN_PASSWORD' : ADMIN_USER.password})`);
   console.log('Ctrl+C stops it (the worker drains first).');
 }
 

@@ -15,7 +15,8 @@ afterAll(() => {
 async function startSample(extraEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; output: () => string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
   for (const key of Object.keys(env)) if (key.startsWith('CELERIAC_') || key === 'SAMPLE_ROLES') delete env[key];
-  const child = spawn(process.execPath, [resolve(__dirname, '../dist/main.js')], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each process its own in-memory beat database, unless the test gives one.
+  const child = spawn(process.execPath, [resolve(__dirname, '../dist/main.js')], { env: { ...env, CELERIAC_BEAT_DB_URL: 'sqlite::memory:', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -48,8 +49,10 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
 
 async function poll(url: string, done: (body: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
+  // The admin's URLs need the sample's admin credentials; the others ignore them.
+  const headers = url.includes('/admin/') ? { authorization: `Basic ${Buffer.from('admin:celeriac').toString('base64')}` } : undefined;
   for (;;) {
-    const body = (await (await fetch(url)).json()) as Record<string, unknown>;
+    const body = (await (await fetch(url, { headers })).json()) as Record<string, unknown>;
     if (done(body)) return body;
     if (Date.now() > deadline) throw new Error(`timed out waiting on ${url}: last ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -60,7 +63,7 @@ it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM
   const { child, base, output } = await startSample({});
   expect(output()).toContain('broker memory://sample');
   for (let i = 0; i < 200 && !output().includes('Ctrl+C stops it'); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(output()).toContain('Beat sends the @Periodic schedules: reports.heartbeat, reports.nightly_digest');
+  expect(output()).toContain('Beat sends the periodic tasks stored in sqlite::memory:');
 
   const analyze = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'the cat and the hat and the bat', top: 2 }) });
   expect(analyze.status).toBe(202);
@@ -86,6 +89,30 @@ it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM
   expect(done.result).toBe('sales.csv exported after 2 retries');
 
   expect(await poll(`${base}/tasks/never-sent`, () => true)).toEqual({ id: 'never-sent', state: 'PENDING', known: false });
+
+  // The admin table: refused without credentials; the @Periodic schedules are rows there.
+  const admin = `${base}/admin/periodic-tasks`;
+  const auth = { authorization: `Basic ${Buffer.from('admin:celeriac').toString('base64')}` };
+  expect((await fetch(`${admin}/api/periodic-tasks`)).status).toBe(401);
+  const list = (await (await fetch(`${admin}/api/periodic-tasks?sort=name`, { headers: auth })).json()) as { items: Array<{ id: number; name: string; source: string; scheduleText: string }> };
+  expect(list.items.map((t) => [t.name, t.source, t.scheduleText])).toEqual([
+    ['reports.heartbeat', 'code', 'every 30 seconds'],
+    ['reports.nightly_digest', 'code', 'At 03:00 (UTC)'],
+  ]);
+  // An admin edit (with the page's CSRF token): heartbeat every second; beat picks it up and runs it.
+  const html = await (await fetch(`${admin}/`, { headers: auth })).text();
+  const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec(html)![1]!;
+  const heartbeat = list.items[0]!;
+  const edited = await fetch(`${admin}/api/periodic-tasks/${heartbeat.id}`, {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: JSON.stringify({ schedule: { kind: 'interval', every: 1, period: 'seconds' } }),
+  });
+  expect(edited.status).toBe(200);
+  const runs = await poll(`${admin}/api/periodic-tasks/${heartbeat.id}/runs`, (b) => (b.items as Array<{ state: string }>).some((r) => r.state === 'SUCCESS'), 15_000);
+  expect((runs.items as Array<{ manual: boolean }>)[0]!.manual).toBe(false);
+  const audit = (await (await fetch(`${admin}/api/periodic-tasks/${heartbeat.id}/audit`, { headers: auth })).json()) as { items: Array<{ actor: string; action: string }> };
+  expect(audit.items[0]).toMatchObject({ actor: 'admin', action: 'update' });
 
   // Nest's shutdown hooks close the app (the worker drains) and then re-raise the signal.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));

@@ -21,8 +21,11 @@
  * GET    /api/tasks                      task names for the form (?search=)       { items: string[] }
  * GET    /api/audit                      the whole audit log (?limit=100)         { items: AuditView[] }
  * ```
- * Errors: `{ error: { code, message, fields? } }` with 400 (validation: `fields` maps a field path such
- * as `schedule.minute` or `kwargs` to its message), 401/403 (auth, CSRF), 404, 409 (duplicate name).
+ * Errors: `{ error: { code, message, fields? } }` (AdminErrorBody) with 400 (validation: `fields` maps a
+ * field path such as `schedule.minute` or `kwargs` to its message), 401 (credentials missing or wrong,
+ * with WWW-Authenticate), 403 (no auth configured, refused by the hook, CSRF), 404, 405, 409 (duplicate
+ * name), 413 (body too large), 501 (run now without an app), 502 (the broker refused run now).
+ * Runs and audit entries of a deleted task stay readable by its id.
  * State-changing requests need the `x-csrf-token` header (the page reads it from its meta tag), except
  * with bearer-token auth, which browsers never send on their own.
  */
@@ -41,6 +44,8 @@ export interface AdminRequest {
   headers: Record<string, string | undefined>;
   /** Parsed JSON body (undefined when none). */
   body?: unknown;
+  /** Where the admin is mounted as the client sees it (Express's `req.baseUrl`); the page's links use it. */
+  baseUrl?: string;
 }
 
 /** A response for the adapter to send. JSON unless `contentType` says otherwise (then `body` is a string). */
@@ -132,4 +137,54 @@ export interface AdminIdentity {
   actor: string;
   /** True when authenticated by a bearer token (no CSRF check: browsers do not send it by themselves). */
   viaToken?: boolean;
+}
+
+/** Stable `error.code` values of error responses. */
+export type AdminErrorCode =
+  | 'VALIDATION' // 400, with `fields`
+  | 'BAD_REQUEST' // 400: malformed JSON, bad query parameter
+  | 'UNAUTHENTICATED' // 401: credentials missing or wrong
+  | 'AUTH_NOT_CONFIGURED' // 403: no auth option given, so everyone is refused
+  | 'FORBIDDEN' // 403: the authorize hook refused
+  | 'CSRF' // 403: missing or wrong x-csrf-token
+  | 'NOT_FOUND' // 404
+  | 'METHOD_NOT_ALLOWED' // 405
+  | 'CONFLICT' // 409: duplicate name
+  | 'PAYLOAD_TOO_LARGE' // 413
+  | 'NO_APP' // 501: run now without a Celeriac app
+  | 'SEND_FAILED'; // 502: the broker refused the run-now message
+
+/** The body of every error response. */
+export interface AdminErrorBody {
+  error: { code: AdminErrorCode; message: string; fields?: Record<string, string> };
+}
+
+export type BulkAction = 'enable' | 'disable' | 'delete';
+
+/** Body of `POST /api/periodic-tasks/bulk` (at most 1000 ids). */
+export interface BulkRequest {
+  ids: number[];
+  action: BulkAction;
+}
+
+/** Answer of bulk: how many rows changed (already enabled rows do not count for enable). */
+export interface BulkResult {
+  affected: number;
+}
+
+/** Body of `POST /api/schedules/preview`. */
+export interface PreviewRequest {
+  schedule: ScheduleInput;
+  /** @defaultValue 5 (at most 50) */
+  count?: number;
+}
+
+/** Answer of run now. */
+export interface RunNowResult {
+  taskId: string;
+}
+
+/** `{ items }` answers: runs, audit entries, task names. */
+export interface ItemsResult<T> {
+  items: T[];
 }

@@ -44,11 +44,11 @@ it('migrates, upserts the code schedule, sends it on time, and stops cleanly on 
   await waitFor(async () => (await raw.llen(`${prefix}celery`)) >= 3, 15_000, 'three messages in the celery queue');
   const body = JSON.parse((await raw.lindex(`${prefix}celery`, 0))!) as { headers: { task: string } };
   expect(body.headers.task).toBe('beatdb.tick');
-  const [row] = (await db.dataSource.query("SELECT source, total_run_count FROM celeriac_beat_periodic_task WHERE name = 'beatdb-tick'")) as Array<{ source: string; total_run_count: number }>;
+  const [row] = await db.dataSource.query<Array<{ source: string; total_run_count: number }>>("SELECT source, total_run_count FROM celeriac_beat_periodic_task WHERE name = 'beatdb-tick'");
   expect(row!.source).toBe('code');
   expect(row!.total_run_count).toBeGreaterThanOrEqual(3);
   child.kill('SIGTERM');
   await expect(exit).resolves.toBe(0);
-  const leases = (await db.dataSource.query('SELECT holder, expires_at FROM celeriac_beat_lease')) as Array<{ expires_at: number }>;
+  const leases = await db.dataSource.query<Array<{ expires_at: number }>>('SELECT holder, expires_at FROM celeriac_beat_lease');
   for (const lease of leases) expect(Number(lease.expires_at)).toBeLessThanOrEqual(Date.now());
 });
