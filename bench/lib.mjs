@@ -19,6 +19,15 @@ export function loadIoredis() {
   return require('ioredis');
 }
 
+/** A positive integer from the environment, else `def`; throws naming the variable when malformed. */
+export function intEnv(name, def) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return v;
+}
+
 export const TASK_NAME = 'bench.noop';
 export const JOB_NAME = 'noop';
 

@@ -16,7 +16,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  BULLMQ_DB, CELERIAC_DB, JOB_NAME, bullConnection, celeriacUrl, deleteByPattern, loadBullmq, loadCeleriac, loadIoredis, makeCeleriacApp, nowMs, redisBase, withTimeout,
+  BULLMQ_DB, CELERIAC_DB, JOB_NAME, bullConnection, celeriacUrl, deleteByPattern, intEnv, loadBullmq, loadCeleriac, loadIoredis, makeCeleriacApp, nowMs, redisBase, withTimeout,
 } from './lib.mjs';
 import { canvasConfig, canvasFinalCleanup, canvasReport, phaseCanvas } from './canvas.mjs';
 import { amqpConfig, amqpFinalCleanup, amqpReport, phaseAmqp } from './amqp.mjs';
@@ -28,13 +28,6 @@ const require = createRequire(import.meta.url);
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function intEnv(name, def) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return v;
-}
 function listEnv(name, allowed) {
   const raw = process.env[name];
   if (!raw) return [...allowed];
