@@ -5,7 +5,7 @@
 import type { EntityManager } from 'typeorm';
 import { AuditLogEntity, type AuditAction } from '../entities/audit-log.entity';
 import type { PeriodicTaskEntity } from '../entities/periodic-task.entity';
-import { scheduleInputOf } from './views';
+import { editableFields } from './views';
 
 export type Snapshot = Record<string, unknown>;
 export type Changes = Record<string, [unknown, unknown]>;
@@ -16,25 +16,7 @@ const BIG_VALUE_BYTES = 1_000;
 
 /** The admin-editable fields of a row (loaded with its schedule) as JSON values. */
 export function snapshot(row: PeriodicTaskEntity): Snapshot {
-  return {
-    name: row.name,
-    task: row.task,
-    schedule: scheduleInputOf(row),
-    args: row.args,
-    kwargs: row.kwargs,
-    queue: row.queue,
-    exchange: row.exchange,
-    routingKey: row.routingKey,
-    priority: row.priority,
-    headers: row.headers,
-    expires: row.expires?.toISOString() ?? null,
-    expireSeconds: row.expireSeconds,
-    oneOff: row.oneOff,
-    startTime: row.startTime?.toISOString() ?? null,
-    enabled: row.enabled,
-    skipIfRunning: row.skipIfRunning,
-    description: row.description,
-  };
+  return { ...editableFields(row) };
 }
 
 /** Fields whose value differs, as [before, after]; a missing side is null (create, delete). */

@@ -3,7 +3,7 @@ import type { AuditLogEntity } from '../entities/audit-log.entity';
 import type { PeriodicTaskRunEntity } from '../entities/periodic-task-run.entity';
 import type { PeriodicTaskEntity } from '../entities/periodic-task.entity';
 import { rowScheduleInput, type ScheduleInput } from '../schedules/schedule-input';
-import type { AuditView, PeriodicTaskView, RunView } from './admin-types';
+import type { AuditView, PeriodicTaskInput, PeriodicTaskView, RunView } from './admin-types';
 import { describeSchedule } from './schedule-text';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -15,15 +15,12 @@ export function scheduleInputOf(row: PeriodicTaskEntity): ScheduleInput {
   return input;
 }
 
-/** A periodic task row (loaded with its schedule) as the API returns it. */
-export function taskView(row: PeriodicTaskEntity): PeriodicTaskView {
-  const schedule = scheduleInputOf(row);
+/** The fields an admin edits, as JSON values (times ISO, the schedule as its input form): the API's and the audit's view. */
+export function editableFields(row: PeriodicTaskEntity): Required<PeriodicTaskInput> {
   return {
-    id: row.id,
     name: row.name,
     task: row.task,
-    schedule,
-    scheduleText: describeSchedule(schedule),
+    schedule: scheduleInputOf(row),
     args: row.args,
     kwargs: row.kwargs,
     queue: row.queue,
@@ -38,6 +35,16 @@ export function taskView(row: PeriodicTaskEntity): PeriodicTaskView {
     enabled: row.enabled,
     skipIfRunning: row.skipIfRunning,
     description: row.description,
+  };
+}
+
+/** A periodic task row (loaded with its schedule) as the API returns it. */
+export function taskView(row: PeriodicTaskEntity): PeriodicTaskView {
+  const fields = editableFields(row);
+  return {
+    id: row.id,
+    ...fields,
+    scheduleText: describeSchedule(fields.schedule),
     lastRunAt: iso(row.lastRunAt),
     nextRunAt: iso(row.nextRunAt),
     totalRunCount: row.totalRunCount,
