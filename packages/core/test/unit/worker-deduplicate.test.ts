@@ -20,12 +20,15 @@ async function scenario(deduplicate: boolean, storedBefore: boolean): Promise<nu
   if (storedBefore) await app.resultBackend().storeResult({ taskId: id, status: 'SUCCESS', result: 'done', traceback: null, children: [], dateDone: dateDoneNow() });
   await t.applyAsync([], { taskId: id });
   // A first consumer takes the message and gives it back: it is now marked redelivered, as after a lost ack.
-  await new Promise<void>((resolve) => {
-    void app.broker.consume(['celery'], async (d) => {
-      await d.restore();
-      resolve();
-    }, { prefetch: 1 }).then((sub) => setTimeout(() => void sub.cancel(), 0));
-  });
+  // Every delivery it gets before the cancel goes back too, so the message is never held.
+  let gaveBack!: () => void;
+  const givenBack = new Promise<void>((resolve) => (gaveBack = resolve));
+  const first = await app.broker.consume(['celery'], async (d) => {
+    await d.restore();
+    gaveBack();
+  }, { prefetch: 1 });
+  await givenBack;
+  await first.cancel();
   const worker = new Worker(app, { remoteControl: false });
   await worker.start();
   try {
