@@ -24,7 +24,8 @@ export function nextRunAt(schedule: Schedule, row: NextRunRow, now: Date): Date 
   if ((row.oneOff || schedule.oneOff) && (row.lastRunAt !== null || row.totalRunCount > 0) && schedule.kind !== 'clocked') return null;
   let next: Date | null;
   if (schedule.kind === 'clocked') {
-    next = row.lastRunAt === null ? schedule.nextRunAfter(new Date(0)) : null;
+    // Once, at its time; again only if its time was moved past the last run (an admin's edit).
+    next = schedule.nextRunAfter(row.lastRunAt ?? new Date(0));
   } else if (row.lastRunAt !== null) {
     next = schedule.nextRunAfter(row.lastRunAt);
   } else if (row.startTime && row.startTime.getTime() > now.getTime()) {

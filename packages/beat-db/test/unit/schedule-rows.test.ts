@@ -76,6 +76,8 @@ describe('nextRunAt', () => {
     const clocked = inputToSchedule({ kind: 'clocked', clockedTime: '2026-06-01T11:00:00Z' });
     expect(nextRunAt(clocked, row(), now)).toEqual(at('2026-06-01T11:00:00Z'));
     expect(nextRunAt(clocked, row({ lastRunAt: at('2026-06-01T11:00:00Z'), totalRunCount: 1 }), now)).toBeNull();
+    const movedLater = inputToSchedule({ kind: 'clocked', clockedTime: '2026-06-02T09:00:00Z' });
+    expect(nextRunAt(movedLater, row({ lastRunAt: at('2026-06-01T11:00:00Z'), totalRunCount: 1 }), now)).toEqual(at('2026-06-02T09:00:00Z'));
   });
 });
 
