@@ -2,14 +2,22 @@ import { Celeriac, ConfigError, loadConfig } from '@celeriac/core';
 import { DEFAULT_ENV_PREFIX } from './celeriac.constants';
 import { CELERIAC_ROLES, type CeleriacModuleOptions, type CeleriacRole } from './celeriac.module-definition';
 
-/** The roles of the options, checked. */
+/**
+ * The roles of the options, checked; when the options give none, `<envPrefix>ROLES` (e.g.
+ * CELERIAC_ROLES=worker,beat), so one build runs as web, worker or beat per deployment.
+ */
 export function resolveRoles(options: CeleriacModuleOptions): CeleriacRole[] {
-  const roles = options.roles ?? ['producer'];
+  const { envPrefix = DEFAULT_ENV_PREFIX, env = process.env } = options;
+  const variable = envPrefix === false ? undefined : `${envPrefix}ROLES`;
+  const fromEnv = options.roles === undefined && variable ? env[variable] : undefined;
+  const key = fromEnv === undefined ? 'roles' : variable!;
+  const roles = options.roles ?? (fromEnv === undefined ? ['producer'] : fromEnv.split(',').map((r) => r.trim()).filter(Boolean));
   if (!Array.isArray(roles)) throw new ConfigError('roles', `roles must be an array of ${CELERIAC_ROLES.join(', ')}, got ${JSON.stringify(roles)}.`);
+  if (!roles.length) throw new ConfigError(key, `${key} names no role: give one or more of ${CELERIAC_ROLES.join(', ')}.`);
   for (const role of roles) {
-    if (!CELERIAC_ROLES.includes(role)) throw new ConfigError('roles', `Unknown role ${JSON.stringify(role)}: roles are ${CELERIAC_ROLES.join(', ')}.`);
+    if (!CELERIAC_ROLES.includes(role as CeleriacRole)) throw new ConfigError(key, `Unknown role ${JSON.stringify(role)} in ${key}: roles are ${CELERIAC_ROLES.join(', ')}.`);
   }
-  return roles;
+  return roles as CeleriacRole[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ConfigError, type BeatEntryConfig, type Celeriac } from '@celeriac/core';
 import { CELERIAC_APP, CeleriacExplorer, CeleriacLifecycle, CeleriacModule, CeleriacTestingModule, DuplicateTaskError, Periodic, Task } from '@celeriac/nestjs';
+import { resolveRoles } from '../../src/celeriac-app.factory';
 import { Injectable, Logger, Module, Scope } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -80,6 +81,15 @@ describe('CeleriacModule', () => {
     await expect(compile({ envPrefix: false, workerConcurrency: 'many' as never })).rejects.toThrow(ConfigError);
     await expect(compile({ envPrefix: 'MYAPP_', env: { MYAPP_WORKER_CONCURRENCY: 'lots' } })).rejects.toThrow(expect.objectContaining({ key: 'MYAPP_WORKER_CONCURRENCY' }));
     await expect(compile({ envPrefix: false, roles: ['scheduler' as never] })).rejects.toThrow(expect.objectContaining({ key: 'roles' }));
+    await expect(compile({ env: { CELERIAC_ROLES: 'worker,sheduler' }, brokerUrl: 'memory://roles-bad' })).rejects.toThrow(expect.objectContaining({ key: 'CELERIAC_ROLES', message: expect.stringContaining('"sheduler"') }));
+  });
+
+  it('takes the roles from <envPrefix>ROLES when the options give none; options win', () => {
+    expect(resolveRoles({ env: { CELERIAC_ROLES: ' worker , beat ' } })).toEqual(['worker', 'beat']);
+    expect(resolveRoles({ envPrefix: 'MYAPP_', env: { MYAPP_ROLES: 'beat', CELERIAC_ROLES: 'worker' } })).toEqual(['beat']);
+    expect(resolveRoles({ roles: ['producer'], env: { CELERIAC_ROLES: 'worker' } })).toEqual(['producer']);
+    expect(resolveRoles({ envPrefix: false, env: { CELERIAC_ROLES: 'worker' } })).toEqual(['producer']);
+    expect(() => resolveRoles({ env: { CELERIAC_ROLES: ' , ' } })).toThrow(expect.objectContaining({ key: 'CELERIAC_ROLES' }));
   });
 
   it('rejects duplicate task names, naming both definitions', async () => {
