@@ -90,6 +90,8 @@ describe.each(DATABASE_KINDS)('DatabaseLeaseCoordinator on %s', (kind) => {
     await waitFor(() => second.c.isLeader(), 3 * LEASE_SECONDS * 1000, 'the second beat to take over');
     // Within the lease after its last renewal, plus a renewal period and the poll of the wait.
     expect(Date.now() - lostAt).toBeLessThan(2 * LEASE_SECONDS * 1000 + 500);
+    // isLeader() turns false by the clock at expiry; the change is reported by the next lease step, just after.
+    await waitFor(() => first.changes.length === 2, LEASE_SECONDS * 1000, 'the first beat to report the loss');
     expect(first.changes).toEqual([true, false]);
   });
 
