@@ -323,7 +323,10 @@ describe('celeriac worker --statedb', () => {
     }, 5000, 'the banner');
     const peer = producer(core, url);
     const id = randomUUID();
-    await peer.control.revoke(id, { reply: true, destination: ['sdb@test'] });
+    // The banner can print a moment before the worker's mailbox listens: revoke until it answers.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if ((await peer.control.revoke(id, { reply: true, destination: ['sdb@test'], timeout: 0.5 })).length) break;
+    }
     await peer.close();
     p.signals.emit('SIGTERM', 'SIGTERM');
     await expect(exited).resolves.toBe(0);
