@@ -27,10 +27,6 @@ export function spyLogger(): { logger: Logger; error: jest.SpyInstance; warn: je
 /** The (formatted) text of every call of a spied log method. */
 export const messages = (spy: jest.SpyInstance): string[] => spy.mock.calls.map((call: unknown[]) => call.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
 
-/** Empties every beat table (tests in a file share one database). */
-export async function emptyTables(db: TestDatabase): Promise<void> {
-  for (const table of [TABLES.run, TABLES.audit, TABLES.periodicTask, TABLES.interval, TABLES.crontab, TABLES.solar, TABLES.clocked, TABLES.lease]) await db.dataSource.query(`DELETE FROM ${table}`);
-}
 
 export class SchedulerHarness {
   readonly app: Celeriac;

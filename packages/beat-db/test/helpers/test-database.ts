@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createBeatDataSource, runBeatMigrations } from '../../src/data-source';
+import { TABLES } from '../../src/entities';
 
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
 export const DATABASE_KINDS: DatabaseKind[] = ['sqlite', 'postgres', 'mysql'];
@@ -58,5 +59,40 @@ export async function createTestDatabase(kind: DatabaseKind, options: { migrate?
       if (dataSource.isInitialized) await dataSource.destroy();
       await cleanup();
     },
+  };
+}
+
+/** Empties every beat table (tests in a file share one database). */
+export async function emptyTables(db: TestDatabase): Promise<void> {
+  for (const table of [TABLES.run, TABLES.audit, TABLES.periodicTask, TABLES.interval, TABLES.crontab, TABLES.solar, TABLES.clocked, TABLES.lease]) await db.dataSource.query(`DELETE FROM ${table}`);
+}
+
+/**
+ * Jest hooks for a describe block: a fresh migrated database of `kind` created before its tests and
+ * dropped after them, emptied before each test. The returned handle reads the current database, so
+ * it is usable inside tests and hooks declared after this call.
+ */
+export function useTestDatabase(kind: DatabaseKind): TestDatabase {
+  let current: TestDatabase | undefined;
+  const get = (): TestDatabase => {
+    if (!current) throw new Error('useTestDatabase: the database exists only once the block\'s beforeAll has run');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await createTestDatabase(kind);
+  });
+  afterAll(async () => {
+    await current?.drop();
+  });
+  beforeEach(() => emptyTables(get()));
+  return {
+    kind,
+    get url() {
+      return get().url;
+    },
+    get dataSource() {
+      return get().dataSource;
+    },
+    drop: () => get().drop(),
   };
 }

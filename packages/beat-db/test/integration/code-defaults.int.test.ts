@@ -7,8 +7,8 @@ import { ConfigError, MemoryBroker, MemoryKeyValueStore, type BeatEntryConfig } 
 import { PeriodicTaskEntity } from '../../src/entities';
 import { DatabaseScheduler, syncCodeSchedules } from '../../src/scheduler';
 import { rowScheduleInput } from '../../src/schedules/schedule-input';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/test-database';
-import { emptyTables, messages, SchedulerHarness, spyLogger } from '../helpers/scheduler-harness';
+import { DATABASE_KINDS, useTestDatabase } from '../helpers/test-database';
+import { messages, SchedulerHarness, spyLogger } from '../helpers/scheduler-harness';
 import { memoryApp } from '../../../core/test/helpers/memory-app';
 
 afterAll(() => {
@@ -24,15 +24,8 @@ const ENTRIES: Record<string, BeatEntryConfig> = {
 };
 
 describe.each(DATABASE_KINDS)('code schedules on %s', (kind) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(kind);
   let h: SchedulerHarness | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  beforeEach(() => emptyTables(db));
   afterEach(async () => {
     await h?.close();
     h = undefined;

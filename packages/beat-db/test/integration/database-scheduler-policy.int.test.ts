@@ -4,8 +4,8 @@
  * history completed from the result backend after a worker ran the tasks.
  */
 import { ConfigError, MemoryBroker, MemoryKeyValueStore, Worker } from '@celeriac/core';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/test-database';
-import { emptyTables, messages, SchedulerHarness } from '../helpers/scheduler-harness';
+import { DATABASE_KINDS, useTestDatabase } from '../helpers/test-database';
+import { messages, SchedulerHarness } from '../helpers/scheduler-harness';
 import { waitFor } from '../../../core/test/helpers/wait';
 
 afterAll(() => {
@@ -16,16 +16,9 @@ afterAll(() => {
 const HOURLY = { kind: 'crontab', minute: '0', hour: '*', dayOfMonth: '*', monthOfYear: '*', dayOfWeek: '*', timezone: 'UTC' } as const;
 
 describe.each(DATABASE_KINDS)('DatabaseScheduler policies on %s', (kind) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(kind);
   let h: SchedulerHarness | undefined;
   let worker: Worker | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  beforeEach(() => emptyTables(db));
   afterEach(async () => {
     await worker?.close();
     worker = undefined;

@@ -8,8 +8,8 @@ import type { DataSource } from 'typeorm';
 import { createBeatDataSource } from '../../src/data-source';
 import { PeriodicTaskEntity, PeriodicTaskRunEntity } from '../../src/entities';
 import { DatabaseScheduler } from '../../src/scheduler';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/test-database';
-import { emptyTables, SchedulerHarness } from '../helpers/scheduler-harness';
+import { createTestDatabase, DATABASE_KINDS, emptyTables, type TestDatabase } from '../helpers/test-database';
+import { SchedulerHarness } from '../helpers/scheduler-harness';
 import { waitFor } from '../../../core/test/helpers/wait';
 
 afterAll(() => {

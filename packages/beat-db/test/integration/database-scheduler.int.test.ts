@@ -4,8 +4,8 @@
  * made by raw SQL (enable, disable, a crontab edit) picked up at the next tick without a restart.
  */
 import { MemoryBroker, MemoryKeyValueStore } from '@celeriac/core';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/test-database';
-import { emptyTables, messages, SchedulerHarness } from '../helpers/scheduler-harness';
+import { DATABASE_KINDS, useTestDatabase } from '../helpers/test-database';
+import { messages, SchedulerHarness } from '../helpers/scheduler-harness';
 import { waitFor } from '../../../core/test/helpers/wait';
 
 afterAll(() => {
@@ -14,15 +14,8 @@ afterAll(() => {
 });
 
 describe.each(DATABASE_KINDS)('DatabaseScheduler on %s', (kind) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(kind);
   let h: SchedulerHarness | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  beforeEach(() => emptyTables(db));
   afterEach(async () => {
     await h?.close();
     h = undefined;

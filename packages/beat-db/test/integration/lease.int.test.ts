@@ -9,8 +9,8 @@ import type { DataSource } from 'typeorm';
 import { createBeatDataSource } from '../../src/data-source';
 import { BeatLeaseEntity } from '../../src/entities';
 import { DatabaseLeaseCoordinator } from '../../src/scheduler';
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/test-database';
-import { emptyTables, SchedulerHarness } from '../helpers/scheduler-harness';
+import { DATABASE_KINDS, useTestDatabase } from '../helpers/test-database';
+import { SchedulerHarness } from '../helpers/scheduler-harness';
 import { waitFor } from '../../../core/test/helpers/wait';
 
 afterAll(() => {
@@ -22,7 +22,7 @@ afterAll(() => {
 const LEASE_SECONDS = 1.5;
 
 describe.each(DATABASE_KINDS)('DatabaseLeaseCoordinator on %s', (kind) => {
-  let db: TestDatabase;
+  const db = useTestDatabase(kind);
   const sources: DataSource[] = [];
   const coordinators: DatabaseLeaseCoordinator[] = [];
   let h: SchedulerHarness | undefined;
@@ -39,13 +39,6 @@ describe.each(DATABASE_KINDS)('DatabaseLeaseCoordinator on %s', (kind) => {
     return { c, changes, ds };
   }
 
-  beforeAll(async () => {
-    db = await createTestDatabase(kind);
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  beforeEach(() => emptyTables(db));
   afterEach(async () => {
     await h?.close();
     h = undefined;
