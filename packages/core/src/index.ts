@@ -13,6 +13,7 @@ export { isTask } from './task/task';
 export { sharedTask } from './task/shared-task';
 export { TaskContext, currentTask, type TaskRequest, type RetryOptions } from './task/task-context';
 export type { TaskOptions, ApplyOptions, TaskHandlers, ErrorMatcher } from './task/task-options';
+export { ANNOTATABLE_OPTIONS, type TaskAnnotations, type TaskAnnotation, type AnnotationOptions, type AnnotationFunction } from './task/annotations';
 export { TaskRegistry } from './task/registry';
 export { inferParamNames } from './task/params';
 
@@ -23,7 +24,7 @@ export type { TaskState } from './result/states';
 
 export { FANOUT_BUFFER_LIMIT } from './brokers/broker';
 export type { ExchangeType } from './brokers/broker';
-export type { Broker, BrokerCapabilities, Delivery, DeliveryInfo, DeliveryHandler, ConsumeOptions, Subscription, Route, QueueDeclaration } from './brokers/broker';
+export type { Broker, BrokerCapabilities, Delivery, DeliveryInfo, DeliveryHandler, ConsumeOptions, Subscription, ConsumerStatus, Route, QueueDeclaration } from './brokers/broker';
 export { MemoryBroker, type MemoryBrokerOptions } from './brokers/memory/memory-broker';
 export { RedisBroker, type RedisBrokerOptions } from './brokers/redis/redis-broker';
 export { resolveBroker } from './brokers/resolve-broker';
@@ -43,6 +44,10 @@ export { formatWireDate, parseWireDate } from './protocol/dates';
 export { parseJson, stringifyJson } from './protocol/serializers';
 
 export { Worker, type WorkerOptions, type WorkerEventMap } from './worker/worker';
+export { POOL_KINDS, type AppSource, type AutoscaleOptions, type Pool, type PoolJob, type PoolKind } from './worker/pools/pool';
+export type { SourcedApp } from './worker/pools/app-source';
+export type { WorkerHealth, WorkerLifecycle } from './worker/worker-health';
+export { startHealthServer, type HealthServer, type HealthServerOptions } from './worker/health-server';
 export type { EtaScheduler } from './worker/eta-scheduler';
 export { createLogger, type Logger } from './logging/logger';
 
@@ -57,6 +62,28 @@ export { GroupResult } from './result/group-result';
 export { toResultTuple, fromResultTuple, type ResultTuple } from './result/result-tuple';
 
 export { Control, Inspect, type BroadcastOptions, type ControlReply } from './control/control';
+export { Signals } from './signals/signals';
+export type {
+  SignalMap,
+  SignalName,
+  SignalListener,
+  BeforeTaskPublishPayload,
+  AfterTaskPublishPayload,
+  TaskPrerunPayload,
+  TaskPostrunPayload,
+  TaskSuccessPayload,
+  TaskFailurePayload,
+  TaskRetryPayload,
+  TaskRevokedPayload,
+  TaskUnknownPayload,
+  TaskRejectedPayload,
+  WorkerPayload,
+  HeartbeatSentPayload,
+} from './signals/signal-types';
+export { EventReceiver, eventFromWire, type EventReceiverOptions, type EventHandler } from './events/event-receiver';
+export { EventDispatcher, type EventDispatcherOptions } from './events/event-dispatcher';
+export { EVENT_EXCHANGE } from './events/event-types';
+export type { EventBase, EventType, EventTypeMap, WorkerEvent, TaskEventBase, TaskSentEvent, TaskReceivedEvent, TaskSucceededEvent, TaskFailedEvent, TaskRevokedEvent, TaskRejectedEvent } from './events/event-types';
 export { RevokedTasks, type RevokedTasksOptions } from './worker/revoked-tasks';
 export { RpcResultBackend, type RpcResultBackendOptions } from './backends/rpc/rpc-result-backend';
 

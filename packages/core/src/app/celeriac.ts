@@ -18,6 +18,7 @@ import { AsyncResult } from '../result/async-result';
 import { EagerResult } from '../result/eager-result';
 import { FAILURE, PENDING } from '../result/states';
 import { TaskRegistry } from '../task/registry';
+import { prepareAnnotations } from '../task/annotations';
 import { attachSharedTaskHost, detachSharedTaskHost, setCurrentHost, type SharedTaskHost } from '../task/shared-task';
 import { createTask, type AnyTask, type Task, type TaskFunction } from '../task/task';
 import { currentTask, TaskContext } from '../task/task-context';
@@ -30,6 +31,10 @@ import { Signature } from '../canvas/signature';
 import { toWireOptions } from '../canvas/signature-options';
 import { Workflow } from '../canvas/workflow';
 import { Control } from '../control/control';
+import { EventDispatcher } from '../events/event-dispatcher';
+import { taskSentFields } from '../events/task-sent';
+import { publishPayload } from '../signals/publish-payload';
+import { Signals } from '../signals/signals';
 import { parseRateLimit } from '../worker/rate-limit';
 import type { SignatureDict, TaskEmbed } from '../protocol/message-v2';
 import { autodiscover, type AutodiscoverOptions } from './autodiscover';
@@ -62,11 +67,16 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   private eagerExecutor: Executor | undefined;
   private workflowInstance: Workflow | undefined;
   private controlInstance: Control | undefined;
+  private sentEvents: EventDispatcher | undefined;
+  /** Celery's signals as typed hooks: `app.signals.on('taskPrerun', ...)` (see signals/signals.ts). */
+  readonly signals: Signals;
 
   constructor(options: CeleriacOptions = {}) {
     const { logger, ...settings } = options;
     this.conf = validateSettings(settings);
+    this.tasks.setAnnotations(prepareAnnotations(this.conf.taskAnnotations));
     this.logger = logger ?? createLogger(this.conf.workerLogLevel, this.conf.main ?? 'celeriac');
+    this.signals = new Signals(this.logger);
     registerBuiltinTasks((name, fn, opts) => this.task(name, fn, opts), this, () => this.workflow());
     attachSharedTaskHost(this);
   }
@@ -165,6 +175,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   task<TArgs extends unknown[], TResult>(name: string, fn: TaskFunction<TArgs, TResult>, options: TaskOptions<Awaited<TResult>> = {}): Task<TArgs, Awaited<TResult>> {
     if (!name || typeof name !== 'string') throw new ConfigError('task', 'A task needs a non-empty name, e.g. "billing.charge_card".');
     parseRateLimit(options.rateLimit, `Task "${name}" rateLimit`);
+    parseRateLimit(options.globalRateLimit, `Task "${name}" globalRateLimit`);
     const task = createTask(name, fn, options as TaskOptions<TResult>, () => this, (t, args) => this.directContext(t, args));
     this.tasks.register(task);
     return task;
@@ -221,6 +232,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
           message = next;
         },
         workflow: () => this.workflow(),
+        signals: this.signals,
       },
       'eager@' + osHostname(),
     ));
@@ -311,6 +323,7 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
     const policy = { ...this.conf.taskPublishRetryPolicy, ...options.retryPolicy };
     // Listen for the result before the task can finish (Celery's on_task_call), so get() misses nothing.
     if (prepared.length === 1 && !prepared[0]!.message.ignoreResult) this.backendOrNull()?.prepareWait?.(prepared[0]!.message.id);
+    if (this.signals.has('beforeTaskPublish')) for (const p of prepared) this.signals.emit('beforeTaskPublish', publishPayload(p.message, p.wire, p.target));
     await publishWithRetry(
       async () => {
         await this.connect();
@@ -325,6 +338,8 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
       retry ? policy : { ...policy, maxRetries: 0 },
       (err, attempt, delayMs) => this.logger.warn({ err, task: name }, `Publish failed (attempt ${attempt}); retrying in ${delayMs} ms`),
     );
+    if (this.signals.has('afterTaskPublish')) for (const p of prepared) this.signals.emit('afterTaskPublish', publishPayload(p.message, p.wire, p.target));
+    if (this.conf.taskSendSentEvent) for (const p of prepared) this.sendSentEvent(p.message, p.route.queue ?? null, p.target);
     if (this.conf.taskTrackSent) {
       const backend = this.backendOrNull();
       if (backend) {
@@ -381,13 +396,25 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   async sendRetry(message: TaskMessage, deliveryInfo: DeliveryInfo | null): Promise<void> {
     const wire = encodeTaskMessage({ ...message, origin: this.origin }, { serializer: this.conf.taskSerializer });
     const queue = deliveryInfo?.queue ?? this.conf.taskDefaultQueue;
+    const route = { exchange: '', routingKey: queue };
+    if (this.signals.has('beforeTaskPublish')) this.signals.emit('beforeTaskPublish', publishPayload(message, wire, route));
     await this.connect();
-    await this.broker.publish(wire, { exchange: '', routingKey: queue });
+    await this.broker.publish(wire, route);
+    if (this.signals.has('afterTaskPublish')) this.signals.emit('afterTaskPublish', publishPayload(message, wire, route));
+    if (this.conf.taskSendSentEvent) this.sendSentEvent(message, queue, route);
+  }
+
+  /** Celery's task-sent event (taskSendSentEvent), best effort. */
+  private sendSentEvent(m: TaskMessage, queue: string | null, route: Route): void {
+    this.sentEvents ??= new EventDispatcher({ broker: this.broker, brokerUrl: this.conf.brokerUrl, hostname: this.origin, logger: this.logger, bufferGroups: [] });
+    this.sentEvents.send('task-sent', taskSentFields(m, queue, route));
   }
 
   /** Closes the broker and backend connections. */
   async close(): Promise<void> {
     detachSharedTaskHost(this);
+    await this.sentEvents?.close();
+    this.sentEvents = undefined;
     await this.brokerInstance?.close();
     await this.backendInstance?.close();
     this.brokerInstance = undefined;

@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import type { BeatEntryConfig } from '../beat/beat-entry';
+import type { TaskAnnotations } from '../task/annotations';
 
 export type SettingKind = 'string' | 'number' | 'boolean' | 'list' | 'json' | 'enum' | 'object' | 'any';
 
@@ -117,15 +118,28 @@ export interface CeleriacSettings {
   taskTimeLimit: number | undefined;
   taskSoftTimeLimit: number | undefined;
   taskDefaultRateLimit: string | undefined;
+  taskDefaultGlobalRateLimit: string | undefined;
+  taskAnnotations: TaskAnnotations | undefined;
+  rateLimitRedisUrl: string | undefined;
+  rateLimitKeyPrefix: string;
   timezone: string;
   enableUtc: boolean;
   imports: string[];
   workerConcurrency: number;
   workerPrefetchMultiplier: number;
+  workerDisablePrefetch: boolean;
   workerShutdownTimeout: number;
   workerDeduplicateSuccessfulTasks: boolean;
+  workerEtaTaskLimit: number | undefined;
   workerLogLevel: string;
   workerHostname: string | undefined;
+  workerSendTaskEvents: boolean;
+  taskSendSentEvent: boolean;
+  eventQueueExpires: number;
+  eventQueueTtl: number;
+  workerPool: 'async' | 'threads' | 'processes';
+  workerMaxTasksPerChild: number | undefined;
+  workerMaxMemoryPerChild: number | undefined;
   beatSchedule: Record<string, BeatEntryConfig>;
   beatScheduleFilename: string;
   beatMaxLoopInterval: number;
@@ -189,15 +203,28 @@ export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } =
   taskTimeLimit: { celeryName: 'task_time_limit', kind: 'number', default: undefined, min: 0, doc: 'Hard time limit in seconds.' },
   taskSoftTimeLimit: { celeryName: 'task_soft_time_limit', kind: 'number', default: undefined, min: 0, doc: 'Soft time limit in seconds.' },
   taskDefaultRateLimit: { celeryName: 'task_default_rate_limit', kind: 'string', default: undefined, doc: 'Rate limit of every task, e.g. "10/s".' },
+  taskDefaultGlobalRateLimit: { celeryName: 'task_default_global_rate_limit', kind: 'string', default: undefined, doc: 'Rate limit of every task across all workers (through Redis), e.g. "100/s".' },
+  taskAnnotations: { celeryName: 'task_annotations', kind: 'json', default: undefined, doc: 'Task options by name, glob or "*": {"billing.*": {"rateLimit": "10/s", "acksLate": true}}; functions (taskName) => options in code.' },
+  rateLimitRedisUrl: { celeryName: 'rate_limit_redis_url', kind: 'string', default: undefined, doc: 'Redis of global rate limits; default the broker URL when it is redis(s)://.' },
+  rateLimitKeyPrefix: { celeryName: 'rate_limit_key_prefix', kind: 'string', default: 'celeriac:', doc: 'Prefix of global rate-limit keys (<prefix>ratelimit:<task>).' },
   timezone: { celeryName: 'timezone', kind: 'string', default: 'UTC', doc: 'Time zone for beat and display.' },
   enableUtc: { celeryName: 'enable_utc', kind: 'boolean', default: true, doc: 'Dates in messages are UTC (always true on the wire).' },
   imports: { celeryName: 'imports', kind: 'list', default: [], doc: 'Task modules (paths or globs) the worker loads at start.' },
   workerConcurrency: { celeryName: 'worker_concurrency', kind: 'number', default: Math.max(1, cpus().length), min: 1, doc: 'Tasks run at once per worker (-c).' },
   workerPrefetchMultiplier: { celeryName: 'worker_prefetch_multiplier', kind: 'number', default: 4, min: 1, doc: 'Messages reserved per slot.' },
+  workerDisablePrefetch: { celeryName: 'worker_disable_prefetch', kind: 'boolean', default: false, doc: 'Reserve a message only when a slot is free (long tasks): other workers get the rest.' },
   workerShutdownTimeout: { celeryName: 'worker_shutdown_timeout', kind: 'number', default: 60, min: 0, doc: 'Seconds a warm shutdown waits for running tasks.' },
   workerDeduplicateSuccessfulTasks: { celeryName: 'worker_deduplicate_successful_tasks', kind: 'boolean', default: false, doc: 'acksLate tasks delivered again whose id already has SUCCESS stored are acked, not run again.' },
+  workerEtaTaskLimit: { celeryName: 'worker_eta_task_limit', kind: 'number', default: undefined, min: 0, doc: 'ETA/countdown tasks a worker holds in memory at most; beyond it, one due in over 1 s goes to the broker\'s delayed delivery (Redis, RabbitMQ, memory), else it keeps its prefetch slot until due (fetching slows; nothing dropped). Unset: no limit.' },
   workerLogLevel: { celeryName: 'worker_log_level', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' },
   workerHostname: { celeryName: 'worker_hostname', kind: 'string', default: undefined, doc: 'Node name (name@host); default celeriac@<hostname>.' },
+  workerSendTaskEvents: { celeryName: 'worker_send_task_events', kind: 'boolean', default: false, doc: 'Workers send task events (task-received, task-started, task-succeeded...) for monitors such as Flower (-E).' },
+  taskSendSentEvent: { celeryName: 'task_send_sent_event', kind: 'boolean', default: false, doc: 'Clients send a task-sent event per published task.' },
+  eventQueueExpires: { celeryName: 'event_queue_expires', kind: 'number', default: 60, min: 0, doc: 'Seconds an event receiver\'s queue outlives its consumer (RabbitMQ x-expires).' },
+  eventQueueTtl: { celeryName: 'event_queue_ttl', kind: 'number', default: 5, min: 0, doc: 'Seconds an event waits in a receiver\'s queue at most (RabbitMQ x-message-ttl).' },
+  workerPool: { celeryName: 'worker_pool', kind: 'enum', values: ['async', 'threads', 'processes'], default: 'async', doc: 'Execution pool (-P): async (event loop), threads (worker_threads) or processes (child processes, Celery\'s prefork).' },
+  workerMaxTasksPerChild: { celeryName: 'worker_max_tasks_per_child', kind: 'number', default: undefined, min: 1, doc: 'Tasks a pool thread/process runs before it is replaced (threads and processes pools).' },
+  workerMaxMemoryPerChild: { celeryName: 'worker_max_memory_per_child', kind: 'number', default: undefined, min: 1, doc: 'KiB a pool child may use after a task before it is replaced: a process\'s RSS, a thread\'s V8 heap.' },
   beatSchedule: { celeryName: 'beat_schedule', kind: 'json', default: {}, doc: 'Periodic tasks by name: {"task", "schedule", "args", "kwargs", "options"}; schedule {"every": "5m"}, {"crontab": "0 3 * * *", "timezone"}, {"solar", "lat", "lon"} or {"clocked"}.' },
   beatScheduleFilename: { celeryName: 'beat_schedule_filename', kind: 'string', default: 'celerybeat-schedule.json', doc: 'File of beat state (last run per entry) when beatStore is file.' },
   beatMaxLoopInterval: { celeryName: 'beat_max_loop_interval', kind: 'number', default: 300, min: 0.01, doc: 'Longest sleep of the beat loop, in seconds.' },

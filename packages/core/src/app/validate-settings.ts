@@ -134,6 +134,7 @@ function validateShapes(s: CeleriacSettings): void {
   validateBeat(s);
   validateQueues(s);
   parseRateLimit(s.taskDefaultRateLimit, 'taskDefaultRateLimit');
+  parseRateLimit(s.taskDefaultGlobalRateLimit, 'taskDefaultGlobalRateLimit');
 }
 
 function validateQueues(s: CeleriacSettings): void {

@@ -87,6 +87,14 @@ export interface Delivery {
   /** Give it back unprocessed, first in line and marked redelivered (warm shutdown). */
   restore(): Promise<void>;
   /**
+   * Optional, on brokers with `publishDelayed`: hands this message to the delayed delivery and settles
+   * it in one atomic step (Redis: its `unacked` entry becomes a `celeriac.delayed` member), so no crash
+   * in between can leave a second copy. Resolves false when the broker no longer held it for this
+   * consumer (already restored by the visibility timeout): nothing was added then. Without it, a worker
+   * calls `publishDelayed`, then `ack`.
+   */
+  defer?(delaySeconds: number): Promise<boolean>;
+  /**
    * Optional: true once the delivery can no longer be settled because the transport already gave it
    * back (AMQP: its channel died, RabbitMQ redelivers it). A worker skips a stale delivery instead of
    * running a task that will run again elsewhere.
@@ -103,6 +111,12 @@ export type DeliveryHandler = (delivery: Delivery) => Promise<void> | void;
 export interface ConsumeOptions {
   /** Deliveries whose handler has not settled, at most. */
   prefetch: number;
+  /**
+   * Receive nothing while `prefetch` handler calls are in flight (workerDisablePrefetch): a transport
+   * whose credit an early ack frees (AMQP) stops its consumers then, instead of taking a message that
+   * would wait in memory. Redis and memory already fetch only for free window places.
+   */
+  pauseWhenFull?: boolean;
   /** Called when consuming hits an error it recovers from (reconnects), for logging. */
   onError?: (error: unknown) => void;
   /**
@@ -129,14 +143,32 @@ export interface ConsumerRecovery {
   downMs?: number;
 }
 
+/** Whether a subscription receives now: what a worker's health check reports. */
+export interface ConsumerStatus {
+  /** Connected, and consuming every queue of the subscription. */
+  consuming: boolean;
+  /** Why not, when `consuming` is false (for the health report and logs). */
+  reason?: string;
+}
+
 export interface Subscription {
   /** Stop receiving; resolves when no further handler call will start. */
   cancel(): Promise<void>;
+  /** Optional: whether it is connected and consuming right now (health checks). */
+  status?(): ConsumerStatus;
 }
 
 /** A message transport. */
 export interface Broker {
   readonly capabilities: BrokerCapabilities;
+  /**
+   * Optional: seconds after which the transport gives a delivery that is still unsettled to another
+   * consumer (Redis: the visibility timeout, after which `restore_visible` requeues it). A worker
+   * never holds an ETA message that long: it holds at most half of it and hands a later ETA to
+   * `publishDelayed`. Undefined when the transport never redelivers a held message by itself
+   * (memory), or the limit lives on the server (RabbitMQ's consumer_timeout).
+   */
+  readonly maxHoldSeconds?: number;
   connect(): Promise<void>;
   /**
    * Declares an exchange's type (Kombu's `exchange_declare`, kept client-side); idempotent. A type
@@ -150,7 +182,9 @@ export interface Broker {
   publish(message: WireMessage, route: Route): Promise<void>;
   /**
    * Optional (capabilities.nativeDelay): delivers `message` to `queue` after `delaySeconds` without a
-   * consumer holding it meanwhile (AMQP: TTL + dead-letter levels). Workers hand long ETAs to it.
+   * consumer holding it meanwhile (AMQP: TTL + dead-letter levels; Redis: our sorted set
+   * `celeriac.delayed`, moved by consuming workers; memory: a timer). Workers hand long ETAs to it.
+   * The message keeps its headers (its `eta`), so whoever receives it runs it once due.
    */
   publishDelayed?(message: WireMessage, queue: string, delaySeconds: number): Promise<void>;
   /** Publishes many messages in one round trip where the transport allows. */

@@ -40,6 +40,8 @@ export interface BannerInfo {
   /** undefined: results disabled. */
   resultBackend: string | undefined;
   concurrency: number;
+  /** Pool kind (and autoscale range) shown after the concurrency. @defaultValue 'async' */
+  pool?: string;
   queues: readonly BannerQueue[];
   /** Registered task names; undefined hides the [tasks] section (log level above info, as Celery). */
   tasks: readonly string[] | undefined;
@@ -88,7 +90,7 @@ export function formatBanner(info: BannerInfo): string {
     `.> app:         ${info.app}`,
     `.> transport:   ${maskUrl(info.brokerUrl)}`,
     `.> results:     ${info.resultBackend ? maskUrl(info.resultBackend) : 'disabled://'}`,
-    `.> concurrency: ${info.concurrency} (async)`,
+    `.> concurrency: ${info.concurrency} (${info.pool ?? 'async'})`,
     '.> task events: OFF (not supported yet)',
     '',
     '[queues]',

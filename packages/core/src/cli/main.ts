@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `celeriac` command: `worker`, `beat`, `call`, `result`, `purge`, `inspect`, `control`, named and
+ * The `celeriac` command: `worker`, `beat`, `call`, `result`, `purge`, `inspect`, `control`, `events`, named and
  * flagged as Celery's.
  *
  * Exit codes: 0 success; 1 a runtime failure (broker unreachable, task failed, timeout, the app
@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { beatCommand } from './commands/beat.command';
 import { callCommand } from './commands/call.command';
+import { eventsCommand } from './commands/events.command';
 import { controlCommand, inspectCommand } from './commands/inspect.command';
 import { purgeCommand } from './commands/purge.command';
 import { resultCommand } from './commands/result.command';
@@ -78,9 +79,10 @@ Examples:
   $ celeriac result <task-id> -A dist/worker.js --timeout 10000
   $ celeriac purge -A dist/worker.js -f
   $ celeriac inspect active -A dist/worker.js
-  $ celeriac control revoke <task-id> --terminate -A dist/worker.js`,
+  $ celeriac control revoke <task-id> --terminate -A dist/worker.js
+  $ celeriac events -A dist/worker.js`,
   );
-  for (const cmd of [workerCommand(ctx, version, done), beatCommand(ctx, version, done), callCommand(ctx, done), resultCommand(ctx, done), purgeCommand(ctx, done), inspectCommand(ctx, done), controlCommand(ctx, done)]) {
+  for (const cmd of [workerCommand(ctx, version, done), beatCommand(ctx, version, done), callCommand(ctx, done), resultCommand(ctx, done), purgeCommand(ctx, done), inspectCommand(ctx, done), controlCommand(ctx, done), eventsCommand(ctx, done)]) {
     program.addCommand(cmd.copyInheritedSettings(program));
   }
   return program;

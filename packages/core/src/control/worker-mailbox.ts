@@ -2,7 +2,8 @@
  * A worker's end of remote control (Kombu's pidbox Node + Celery's control commands): it consumes
  * `<nodename>.celery.pidbox`, bound to the fanout exchange `celery.pidbox`, acts on the commands
  * addressed to it and replies when asked. Commands: ping, revoke, active, reserved, scheduled,
- * revoked, registered, stats, active_queues, hello (mingle), heartbeat, shutdown. Anything else gets
+ * revoked, registered, stats, active_queues, hello (mingle), heartbeat, enable_events, disable_events,
+ * shutdown. Anything else gets
  * `{ error }` (when a reply was requested), as Celery answers an unknown command.
  */
 import type { Broker, Delivery, Subscription } from '../brokers/broker';
@@ -26,6 +27,14 @@ export interface ControlTarget {
   reservedRequests(): Array<Record<string, unknown>>;
   scheduledRequests(): Array<Record<string, unknown>>;
   shutdown(): void;
+  /** Task events on (remote `enable_events`); false when they were on already. */
+  enableEvents?(): boolean;
+  /** Task events off (remote `disable_events`); false when they were off already. */
+  disableEvents?(): boolean;
+  /** A worker-heartbeat event now (remote `heartbeat`). */
+  sendHeartbeat?(): void;
+  /** Stats' `pool` dict (kind, max-concurrency, child pids...). */
+  poolStats?(): Record<string, unknown>;
 }
 
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -68,13 +77,18 @@ export class WorkerMailbox {
         pid: process.pid,
         clock: String(this.clock),
         uptime: Math.round(Date.now() / 1000 - t.startedAt),
-        pool: { 'max-concurrency': t.concurrency, implementation: 'celeriac:async', processes: [process.pid] },
+        pool: t.poolStats?.() ?? { 'max-concurrency': t.concurrency, implementation: 'celeriac:async', processes: [process.pid] },
         prefetch_count: t.prefetch,
         sw_ident: 'celeriac',
       }),
       active_queues: () => t.queues.map((name) => ({ name, exchange: { name, type: 'direct' }, routing_key: name, durable: true, exclusive: false, auto_delete: false, no_ack: false })),
       hello: (args) => (args.from_node === t.hostname ? undefined : { revoked: Object.fromEntries(t.revokedEntries().map(([id, at]) => [id, asFloat(at)])), clock: this.clock }),
-      heartbeat: () => undefined,
+      heartbeat: () => {
+        t.sendHeartbeat?.();
+        return undefined;
+      },
+      enable_events: () => (t.enableEvents ? { ok: t.enableEvents() ? 'task events enabled' : 'task events already enabled' } : { error: 'events not supported' }),
+      disable_events: () => (t.disableEvents ? { ok: t.disableEvents() ? 'task events disabled' : 'task events already disabled' } : { error: 'events not supported' }),
       shutdown: () => {
         this.logger.warn(`${t.hostname}: shutdown requested by remote control`);
         setImmediate(() => t.shutdown());

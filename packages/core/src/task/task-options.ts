@@ -44,6 +44,11 @@ export interface TaskOptions<TResult = unknown> extends TaskHandlers<TResult> {
   rejectOnWorkerLost?: boolean;
   /** At most this many per worker: '10/s', '100/m', '1000/h' or a number per second; over-limit tasks wait. @defaultValue taskDefaultRateLimit */
   rateLimit?: string | number;
+  /**
+   * At most this many across all workers, shared through Redis (same syntax as rateLimit); over-limit
+   * tasks wait, never dropped. @defaultValue taskDefaultGlobalRateLimit
+   */
+  globalRateLimit?: string | number;
   /** Hard time limit, seconds. */
   timeLimit?: number;
   /** Soft time limit, seconds: the task's AbortSignal fires. */

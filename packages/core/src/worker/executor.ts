@@ -14,7 +14,8 @@ import { dateDoneNow, type ResultMeta } from '../protocol/result-meta';
 import { FAILURE, IGNORED, READY_STATES, REJECTED, RETRY, REVOKED, STARTED, SUCCESS } from '../result/states';
 import { bindKwargs } from '../task/params';
 import type { AnyTask } from '../task/task';
-import { runInTaskContext, TaskContext } from '../task/task-context';
+import { runInTaskContext, TaskContext, type TaskRequest } from '../task/task-context';
+import type { Signals } from '../signals/signals';
 import type { ErrorMatcher } from '../task/task-options';
 import { hasWorkflow, type Workflow } from '../canvas/workflow';
 import { toResultTuple } from '../result/result-tuple';
@@ -30,6 +31,8 @@ export interface ExecutorHost {
   sendRetry(message: TaskMessage, deliveryInfo: DeliveryInfo | null): Promise<void>;
   /** Canvas follow-ups (callbacks, chain, chord join, errbacks). */
   workflow(): Workflow;
+  /** App signals (task_prerun, task_postrun, task_success, task_failure, task_retry), fired where the task runs. */
+  readonly signals?: Signals;
 }
 
 export type Outcome =
@@ -48,6 +51,11 @@ export function matches(matchers: readonly ErrorMatcher[] | undefined, error: un
   });
 }
 
+export interface ExecutorOptions {
+  /** The hard time limit is enforced outside (a pool kills the thread/process running the task); only the soft one applies here. */
+  externalHardLimit?: boolean;
+}
+
 /** A task running now: its context, and how to stop waiting for it (revoke with terminate). */
 export interface RunningTask {
   readonly ctx: TaskContext;
@@ -63,6 +71,7 @@ export class Executor {
   constructor(
     private readonly host: ExecutorHost,
     private readonly hostname: string,
+    private readonly options: ExecutorOptions = {},
   ) {}
 
   /**
@@ -127,11 +136,13 @@ export class Executor {
     const storing = !ignoreResult && this.host.backendOrNull() !== null;
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
-    const hard = message.timeLimit[0] ?? opts.timeLimit ?? conf.taskTimeLimit;
+    const hard = this.options.externalHardLimit ? undefined : (message.timeLimit[0] ?? opts.timeLimit ?? conf.taskTimeLimit);
     const soft = message.timeLimit[1] ?? opts.softTimeLimit ?? conf.taskSoftTimeLimit;
     let softTimer: NodeJS.Timeout | undefined;
     let hardTimer: NodeJS.Timeout | undefined;
+    const signals = this.host.signals;
     try {
+      if (signals?.has('taskPrerun')) signals.emit('taskPrerun', { taskId: message.id, task, args: message.args, kwargs: message.kwargs, request });
       if (opts.trackStarted ?? conf.taskTrackStarted) {
         await this.store(this.meta(message, STARTED, { pid: process.pid, hostname: this.hostname }, null, deliveryInfo), ignoreResult);
       }
@@ -182,11 +193,16 @@ export class Executor {
       if (workflow && message.group && message.embed.chord) await this.chordPart(workflow, message, SUCCESS, retval ?? null);
       await opts.onSuccess?.(retval, ctx);
       await opts.afterReturn?.(SUCCESS, retval, ctx);
-      return { state: SUCCESS, retval, runtimeMs: elapsed() };
+      if (signals?.has('taskSuccess')) signals.emit('taskSuccess', { taskId: message.id, task, result: retval, request });
+      const outcome: Outcome = { state: SUCCESS, retval, runtimeMs: elapsed() };
+      if (signals?.has('taskPostrun')) postrun(signals, task, message, request, outcome);
+      return outcome;
     } catch (thrown) {
       clearTimeout(softTimer);
       clearTimeout(hardTimer);
-      return this.handleError(task, message, deliveryInfo, ctx, thrown, storeErrors, ignoreResult, elapsed);
+      const outcome = await this.handleError(task, message, deliveryInfo, ctx, thrown, storeErrors, ignoreResult, elapsed);
+      if (signals?.has('taskPostrun')) postrun(signals, task, message, request, outcome);
+      return outcome;
     }
   }
 
@@ -239,6 +255,7 @@ export class Executor {
         this.host.logger.info({ task: task.taskName, id: message.id }, `Task ${task.taskName}[${message.id}] retry: ${retry.message}`);
         await opts.onRetry?.(reason, ctx);
         await opts.afterReturn?.(RETRY, reason, ctx);
+        if (this.host.signals?.has('taskRetry')) this.host.signals.emit('taskRetry', { taskId: message.id, task, reason, eta: when, request: ctx.request });
         return { state: RETRY, error: reason, eta: when, runtimeMs: elapsed() };
       } catch (err) {
         failure = err;
@@ -258,7 +275,17 @@ export class Executor {
       if (this.host.logger.isLevelEnabled('info')) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);
     } else this.host.logger.error({ ...log, err: error }, `Task ${task.taskName}[${message.id}] raised unexpected: ${error.name}: ${error.message}`);
     await opts.onFailure?.(failure, ctx);
+    const signals = this.host.signals;
+    if (signals?.has('taskFailure')) {
+      signals.emit('taskFailure', { taskId: message.id, task, exception: failure, args: message.args, kwargs: message.kwargs, traceback: error.stack ?? null, request: ctx.request });
+    }
     await opts.afterReturn?.(FAILURE, failure, ctx);
     return { state: FAILURE, error: failure, runtimeMs: elapsed(), expected };
   }
+}
+
+/** task_postrun: `retval` is the return value, or the error of any other outcome (as Celery's trace). */
+function postrun(signals: Signals, task: AnyTask, message: TaskMessage, request: TaskRequest, outcome: Outcome): void {
+  const retval = outcome.state === SUCCESS ? outcome.retval : 'error' in outcome ? outcome.error : undefined;
+  signals.emit('taskPostrun', { taskId: message.id, task, args: message.args, kwargs: message.kwargs, retval, state: outcome.state, request });
 }

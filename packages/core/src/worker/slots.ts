@@ -1,33 +1,52 @@
-/** A counting semaphore: at most `size` tasks run at once (the -c concurrency). */
+/** A counting semaphore: at most `size` tasks run at once (the -c concurrency); autoscale resizes it. */
 export class Slots {
-  private free: number;
+  private used = 0;
   private readonly waiters: Array<(ok: boolean) => void> = [];
 
-  constructor(readonly size: number) {
-    this.free = size;
+  constructor(private capacity: number) {}
+
+  get size(): number {
+    return this.capacity;
   }
 
   get running(): number {
-    return this.size - this.free;
+    return this.used;
+  }
+
+  /** Callers waiting for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   /** Resolves true with a slot, or false when `cancelAll` ran first. */
   acquire(): Promise<boolean> {
-    if (this.free > 0) {
-      this.free--;
+    if (this.used < this.capacity) {
+      this.used++;
       return Promise.resolve(true);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next(true);
-    else this.free++;
+    this.used--;
+    this.drain();
+  }
+
+  /** Grows (waiters start at once) or shrinks (running tasks finish; no new one starts until under `size`). */
+  resize(size: number): void {
+    this.capacity = Math.max(1, Math.floor(size));
+    this.drain();
   }
 
   /** Wakes every waiter with false (shutdown). */
   cancelAll(): void {
     for (const w of this.waiters.splice(0)) w(false);
+  }
+
+  private drain(): void {
+    while (this.used < this.capacity && this.waiters.length) {
+      this.used++;
+      this.waiters.shift()!(true);
+    }
   }
 }

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Celeriac } from '../app/celeriac';
 import type { Delivery, Subscription } from '../brokers/broker';
-import { NotRegisteredError, TaskRevokedError, toError } from '../errors';
+import { ConfigError, NotRegisteredError, TaskRevokedError, toError } from '../errors';
 import { toExceptionDict } from '../protocol/exception-codec';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
 import { dateDoneNow } from '../protocol/result-meta';
@@ -22,11 +22,18 @@ import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
 import { hasWorkflow } from '../canvas/workflow';
 import { WorkerMailbox, type ControlTarget } from '../control/worker-mailbox';
 import { formatWireDate } from '../protocol/dates';
+import { EventDispatcher } from '../events/event-dispatcher';
+import { WorkerEvents } from '../events/worker-events';
 import { Executor } from './executor';
+import { LimitGate } from './limit-gate';
 import { RateLimiter, parseRateLimit } from './rate-limit';
 import { RevokedTasks } from './revoked-tasks';
 import { buildRequest } from './request';
 import { Slots } from './slots';
+import { Autoscaler } from './pools/autoscaler';
+import { createPool } from './pools/create-pool';
+import type { AppSource, AutoscaleOptions, Pool, PoolKind } from './pools/pool';
+import { describeHealth, type WorkerHealth, type WorkerLifecycle } from './worker-health';
 
 export interface WorkerOptions {
   /** Queues to consume (-Q). @defaultValue [taskDefaultQueue] */
@@ -45,14 +52,37 @@ export interface WorkerOptions {
   etaScheduler?: EtaScheduler;
   /** Answer remote control (ping, revoke, inspect...) on `<hostname>.celery.pidbox`. @defaultValue true */
   remoteControl?: boolean;
+  /** Send worker-online, worker-heartbeat and worker-offline events (false: Celery's --without-heartbeat). @defaultValue true */
+  heartbeat?: boolean;
+  /** Seconds between worker-heartbeat events (--heartbeat-interval). @defaultValue 2 */
+  heartbeatInterval?: number;
+  /** Send task events (-E). @defaultValue workerSendTaskEvents */
+  taskEvents?: boolean;
   /** File that keeps revoked task ids across restarts (Celery's --statedb). */
   stateDb?: string;
   /**
    * Seconds of ETA this worker holds a message for (unacked) at most. A later ETA goes back to a
-   * broker that can delay by itself (RabbitMQ: delay levels), so no message outlives RabbitMQ's
-   * consumer_timeout (30 min) in a worker. @defaultValue 300
+   * broker that can delay by itself (RabbitMQ: delay levels; Redis: `celeriac.delayed`), so no message
+   * outlives RabbitMQ's consumer_timeout (30 min) or Redis's visibility timeout in a worker. Capped at
+   * half the broker's `maxHoldSeconds` (Redis: the visibility timeout). @defaultValue 300
    */
   etaHoldLimit?: number;
+  /**
+   * Reserve a message only when a slot is free (Celery's --disable-prefetch, for long tasks): the
+   * prefetch window is the concurrency, and a held ETA or rate-limited task that becomes due goes
+   * back to the queue, to be reserved again by whichever worker has a free slot. @defaultValue workerDisablePrefetch
+   */
+  disablePrefetch?: boolean;
+  /** Where tasks run (-P): 'async' (event loop), 'threads' (worker_threads), 'processes' (child processes). @defaultValue workerPool */
+  pool?: PoolKind;
+  /** How each pool thread/process builds the app; required by the threads and processes pools. */
+  appSource?: AppSource;
+  /** Threads/processes: replace a child after this many tasks. @defaultValue workerMaxTasksPerChild */
+  maxTasksPerChild?: number;
+  /** Threads/processes: replace a child after a task leaves it above this many KiB. @defaultValue workerMaxMemoryPerChild */
+  maxMemoryPerChild?: number;
+  /** Grow the pool toward max while tasks wait, shrink toward min when idle (--autoscale max,min); overrides concurrency. */
+  autoscale?: AutoscaleOptions;
 }
 
 /** Events a worker emits (also the basis of Celery task events). */
@@ -62,10 +92,16 @@ export interface WorkerEventMap {
   'task-succeeded': [{ id: string; name: string; result: unknown; runtimeMs: number }];
   'task-failed': [{ id: string; name: string; error: unknown }];
   'task-retried': [{ id: string; name: string; error: unknown; eta: Date }];
-  'task-revoked': [{ id: string; name: string; expired: boolean }];
+  'task-revoked': [{ id: string; name: string; expired: boolean; terminated?: boolean }];
   'task-rejected': [{ id: string | null; name: string | null; reason: string; requeue: boolean }];
   error: [unknown];
 }
+
+/** Over workerEtaTaskLimit, an ETA due sooner than this is held (its prefetch slot kept), not deferred. */
+const ETA_DEFER_MIN_MS = 1000;
+
+/** How long a given-back due task is remembered (disablePrefetch), so it is not rate limited twice here. */
+const READMIT_MS = 60_000;
 
 type Held = { delivery: Delivery; message: TaskMessage; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
 
@@ -81,6 +117,9 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   readonly concurrency: number;
   readonly prefetch: number;
   private readonly slots: Slots;
+  /** Where tasks run (-P). */
+  readonly pool: Pool;
+  private readonly autoscaler: Autoscaler | undefined;
   private readonly executor: Executor;
   private readonly eta: EtaScheduler;
   private readonly held = new Set<Held>();
@@ -96,7 +135,16 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   readonly revoked: RevokedTasks;
   /** Per task type rate limits (task option rateLimit, taskDefaultRateLimit, remote `rate_limit`). */
   readonly rateLimiter = new RateLimiter();
+  /** Per-worker and global (Redis) rate limits. */
+  private readonly limits: LimitGate;
+  /** Reserve only for free slots (workerDisablePrefetch). */
+  readonly disablePrefetch: boolean;
+  /** Ids given back when due (disablePrefetch) whose rate-limit slots were taken: not limited again here. */
+  private readonly readmitted = new Map<string, number>();
   private mailbox: WorkerMailbox | undefined;
+  private events: WorkerEvents | undefined;
+  private lifecycle: WorkerLifecycle = 'created';
+  private runningSinceMs: number | null = null;
 
   constructor(
     readonly app: Celeriac,
@@ -107,12 +155,46 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     this.hostname = expandHostname(options.hostname ?? conf.workerHostname ?? 'celeriac@%h');
     const exclude = new Set(options.excludeQueues ?? []);
     this.queues = [...new Set(options.queues?.length ? options.queues : [conf.taskDefaultQueue])].filter((q) => !exclude.has(q));
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? conf.workerConcurrency));
-    this.prefetch = this.concurrency * Math.max(1, Math.floor(options.prefetchMultiplier ?? conf.workerPrefetchMultiplier));
-    this.slots = new Slots(this.concurrency);
+    // With autoscale, concurrency (and so the prefetch) is its max; the pool starts at its min.
+    this.concurrency = Math.max(1, Math.floor(options.autoscale?.max ?? options.concurrency ?? conf.workerConcurrency));
+    this.disablePrefetch = options.disablePrefetch ?? conf.workerDisablePrefetch;
+    this.prefetch = this.disablePrefetch ? this.concurrency : this.concurrency * Math.max(1, Math.floor(options.prefetchMultiplier ?? conf.workerPrefetchMultiplier));
+    this.limits = new LimitGate(conf, app.logger, this.rateLimiter);
     this.executor = new Executor(app, this.hostname);
+    const scale = options.autoscale;
+    this.autoscaler = scale
+      ? new Autoscaler(scale, () => this.slots.running + this.slots.waiting, (size) => {
+          this.slots.resize(size);
+          this.pool.resize(size);
+        })
+      : undefined;
+    this.slots = new Slots(this.autoscaler?.size ?? this.concurrency);
+    this.pool = createPool(app, this.executor, {
+      kind: options.pool ?? conf.workerPool,
+      size: this.slots.size,
+      hostname: this.hostname,
+      appSource: options.appSource,
+      maxTasksPerChild: options.maxTasksPerChild ?? conf.workerMaxTasksPerChild,
+      maxMemoryPerChild: options.maxMemoryPerChild ?? conf.workerMaxMemoryPerChild,
+    });
     this.eta = options.etaScheduler ?? new TimerEtaScheduler();
     this.revoked = new RevokedTasks({ stateFile: options.stateDb });
+    if (options.heartbeatInterval !== undefined && !(options.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', `heartbeatInterval must be a number of seconds > 0, got ${options.heartbeatInterval}.`);
+  }
+
+  /** Healthy only while started and its broker subscription is connected and consuming (probes, --health-port). */
+  health(): WorkerHealth {
+    let processed = 0;
+    for (const n of this.processed.values()) processed += n;
+    return describeHealth({
+      lifecycle: this.lifecycle,
+      hostname: this.hostname,
+      queues: this.queues,
+      consumer: this.subscription?.status?.(),
+      active: this.active,
+      processed,
+      startedAtMs: this.runningSinceMs,
+    });
   }
 
   /** Tasks running now. */
@@ -123,9 +205,15 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   /** Connects, declares the queues and starts consuming. */
   async start(): Promise<void> {
     if (!this.queues.length) throw new Error('Worker has no queues to consume (all excluded?).');
+    if (this.app.signals.has('workerInit')) this.app.signals.emit('workerInit', { worker: this });
+    this.lifecycle = 'starting';
     if (this.app.conf.imports.length) await this.app.autodiscover(this.app.conf.imports);
     await this.revoked.load();
     await this.app.connect();
+    // A global rate limit with no Redis to share it through fails here, before anything is consumed.
+    await this.limits.start(this.app.tasks.names({ builtins: true }).map((name) => this.app.tasks.get(name)!));
+    await this.pool.start();
+    this.autoscaler?.start();
     const consumed: string[] = [];
     for (const q of this.queues) {
       const spec = this.app.conf.taskQueues?.find((s) => s.name === q);
@@ -142,6 +230,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
     this.subscription = await this.app.broker.consume(consumed, (d) => this.onDelivery(d), {
       prefetch: this.prefetch,
+      pauseWhenFull: this.disablePrefetch,
       onError: (err) => {
         this.app.logger.error({ err }, 'Consumer error');
         if (this.listenerCount('error')) this.emit('error', err);
@@ -152,12 +241,18 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         else this.app.logger.info(log, `Consuming again: ${event.message}`);
       },
     });
+    this.startEvents();
     if (this.options.remoteControl !== false) {
       this.mailbox = new WorkerMailbox(this.app.broker, this, this.app.logger);
       await this.mailbox.start();
     }
     this.startedAt = Date.now() / 1000;
+    if (this.lifecycle === 'starting') {
+      this.lifecycle = 'running';
+      this.runningSinceMs = Date.now();
+    }
     this.app.logger.info({ hostname: this.hostname, queues: this.queues, concurrency: this.concurrency }, `${this.hostname} ready.`);
+    if (this.app.signals.has('workerReady')) this.app.signals.emit('workerReady', { worker: this });
   }
 
   private async onDelivery(delivery: Delivery): Promise<void> {
@@ -176,6 +271,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       await this.executor.store({ ...this.executor.meta(message, FAILURE, toExceptionDict(error), null, delivery.info), traceback: null }, false).catch((e: unknown) => app.logger.error({ err: e }, 'Could not store NotRegistered failure'));
       await this.failFollowUps(message, delivery, error, FAILURE);
       await delivery.reject({ requeue: false });
+      if (app.signals.has('taskUnknown')) app.signals.emit('taskUnknown', { name: message.task, id: message.id, message: delivery.message, exc: error });
       this.emit('task-rejected', { id: message.id, name: message.task, reason: 'not registered', requeue: false });
       this.emit('task-failed', { id: message.id, name: message.task, error });
       return;
@@ -193,27 +289,51 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     const held: Held = { delivery, message, state: 'waiting', acked: false };
     this.held.add(held);
     const etaMs = message.eta ? message.eta.getTime() - Date.now() : 0;
-    if (etaMs > (this.options.etaHoldLimit ?? 300) * 1000 && app.broker.publishDelayed) {
+    if (app.broker.publishDelayed && etaMs > this.etaHoldMs()) {
       await this.deferToBroker(held, message, etaMs);
       return;
     }
     // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
-    const limitWait = this.rateLimitWait(task.taskName, task.options.rateLimit, message.eta);
+    const limitWait = await this.limitWait(task, message);
     const due = limitWait > 0 ? new Date(Date.now() + limitWait) : message.eta;
     if (due && due.getTime() > Date.now()) {
+      // workerEtaTaskLimit reached (counted here, after the await above, so a burst sees its own holds):
+      // a far-enough ETA goes to the broker's delayed delivery too.
+      const etaFull = this.etaTasksFull();
+      if (etaFull && limitWait === 0 && app.broker.publishDelayed && due.getTime() - Date.now() > ETA_DEFER_MIN_MS) {
+        await this.deferToBroker(held, message, due.getTime() - Date.now());
+        return;
+      }
       // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
       held.state = 'eta';
+      // Over workerEtaTaskLimit and not deferred: the delivery keeps its prefetch slot until due (as
+      // Celery 5.5 stops raising its prefetch), so fetching slows down; nothing dropped or refetched.
+      let releaseSlot = (): void => undefined;
+      const slotKept = etaFull ? new Promise<void>((resolve) => (releaseSlot = resolve)) : undefined;
       const fire = (): void => {
         held.state = 'waiting';
         held.cancelEta = undefined;
-        this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
+        if (this.disablePrefetch) void this.giveBackDue(held);
+        else this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
       };
       held.cancelEta = this.eta.schedule(due, () => {
-        // An ETA task takes its rate-limit slot when it becomes due.
-        const wait = limitWait === 0 ? this.rateLimiter.reserve(task.taskName) : 0;
-        if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
-        else fire();
+        releaseSlot();
+        // An ETA task takes its rate-limit slots when it becomes due.
+        if (limitWait > 0) return fire();
+        this.limitWait(task, null).then((wait) => {
+          if (!this.held.has(held) || held.state !== 'eta') return; // revoked or given back meanwhile
+          if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
+          else fire();
+        }, (err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
       });
+      if (slotKept) {
+        const cancel = held.cancelEta;
+        held.cancelEta = () => {
+          cancel();
+          releaseSlot();
+        };
+        await slotKept;
+      }
       return;
     }
     await this.run(held, message, task);
@@ -256,7 +376,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         delivery.ack().catch((err: unknown) => app.logger.error({ err, task: message.task, id: message.id }, 'Ack failed; the message may be delivered again'));
       }
       if (this.listenerCount('task-started')) this.emit('task-started', { id: message.id, name: message.task });
-      const outcome = await this.executor.run(task, message, delivery.info, false);
+      const outcome = await this.pool.run({ task, message, deliveryInfo: delivery.info });
       this.processed.set(message.task, (this.processed.get(message.task) ?? 0) + 1);
       switch (outcome.state) {
         case 'SUCCESS':
@@ -281,7 +401,10 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
           if (acksLate) await delivery.ack();
           break;
         case 'REVOKED':
-          this.emit('task-revoked', { id: message.id, name: message.task, expired: false });
+          if (app.signals.has('taskRevoked')) {
+            app.signals.emit('taskRevoked', { taskId: message.id, task, request: buildRequest(message, this.hostname, delivery.info, false), terminated: true, signum: null, expired: false });
+          }
+          this.emit('task-revoked', { id: message.id, name: message.task, expired: false, terminated: true });
           if (acksLate) await delivery.ack();
           break;
         case 'REJECTED':
@@ -308,20 +431,61 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
   }
 
-  /** Ms a task must wait for its rate limit (0: none); the slot is taken at the ETA when there is one. */
-  private rateLimitWait(name: string, option: string | number | undefined, eta: Date | null): number {
-    if (this.rateLimiter.rateOf(name) === undefined) this.rateLimiter.setRate(name, parseRateLimit(option ?? this.app.conf.taskDefaultRateLimit));
-    if (eta && eta.getTime() > Date.now()) return 0; // counted when it becomes due (run() re-checks)
-    return this.rateLimiter.reserve(name);
+  /**
+   * Ms a task must wait for its rate limits (0: none): it takes its per-worker and global slots now
+   * and waits for the later; a future ETA takes them when due. A task given back when due (disablePrefetch) took them already.
+   */
+  private async limitWait(task: AnyTask, message: TaskMessage | null): Promise<number> {
+    if (message?.eta && message.eta.getTime() > Date.now()) return 0;
+    if (message && this.readmitted.delete(message.id)) return 0;
+    const local = this.limits.localWait(task);
+    return Math.max(local, await this.limits.globalWait(task));
+  }
+
+  /**
+   * disablePrefetch: a held task that became due goes back to the queue (first in line) instead of
+   * taking a slot outside the prefetch window; it is reserved again by a worker with a free slot.
+   */
+  private async giveBackDue(held: Held): Promise<void> {
+    const { message } = held;
+    if (!this.held.delete(held)) return;
+    const now = Date.now();
+    for (const [id, until] of this.readmitted) if (until < now) this.readmitted.delete(id);
+    this.readmitted.set(message.id, now + READMIT_MS);
+    await held.delivery.restore().catch((err: unknown) => this.app.logger.error({ err, id: message.id }, 'Could not give a due task back to the queue'));
+    this.notifyIfIdle();
+  }
+
+  /** Ms of ETA held unacked at most: etaHoldLimit, below half the broker's maxHoldSeconds (Redis visibility timeout). */
+  private etaHoldMs(): number {
+    const limit = (this.options.etaHoldLimit ?? 300) * 1000;
+    const brokerMax = this.app.broker.maxHoldSeconds;
+    return brokerMax === undefined ? limit : Math.min(limit, (brokerMax * 1000) / 2);
+  }
+
+  /** workerEtaTaskLimit reached: that many ETA (and rate-limit) waits are held in memory already. */
+  private etaTasksFull(): boolean {
+    const limit = this.app.conf.workerEtaTaskLimit;
+    return limit !== undefined && this.eta.size >= limit;
   }
 
   /** Hands a far ETA back to the broker's delayed delivery, then acks: nothing is held meanwhile. */
   private async deferToBroker(held: Held, message: TaskMessage, etaMs: number): Promise<void> {
     const { delivery } = held;
     try {
-      await this.app.broker.publishDelayed!(delivery.message, delivery.info.queue, etaMs / 1000);
-      held.acked = true;
-      await delivery.ack();
+      if (delivery.defer) {
+        // One atomic step where the transport has it (Redis): a crash cannot leave a second copy.
+        const deferred = await delivery.defer(etaMs / 1000);
+        held.acked = true;
+        if (!deferred) {
+          this.app.logger.warn({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] not deferred: its message was already given back to the queue`);
+          return;
+        }
+      } else {
+        await this.app.broker.publishDelayed!(delivery.message, delivery.info.queue, etaMs / 1000);
+        held.acked = true;
+        await delivery.ack();
+      }
       this.app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] due in ${Math.round(etaMs / 1000)}s: handed to the broker's delayed delivery`);
     } catch (err) {
       // Not deferred: give it back, another worker (or this one, later) gets it again.
@@ -352,10 +516,36 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(error), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
     await this.failFollowUps(message, delivery, error, REVOKED);
     await delivery.ack();
+    if (app.signals.has('taskRevoked')) {
+      app.signals.emit('taskRevoked', { taskId: message.id, task, request: buildRequest(message, this.hostname, delivery.info, false), terminated: false, signum: null, expired: reason === 'expired' });
+    }
     this.emit('task-revoked', { id: message.id, name: message.task, expired: reason === 'expired' });
   }
 
+  /** Celery events: heartbeats (unless heartbeat: false) and, when enabled, task events (events/worker-events.ts). */
+  private startEvents(): void {
+    const dispatcher = new EventDispatcher({ broker: this.app.broker, brokerUrl: this.app.conf.brokerUrl, hostname: this.hostname, logger: this.app.logger });
+    const { heartbeat, heartbeatInterval } = this.options;
+    this.events = new WorkerEvents(this, dispatcher, { heartbeat, heartbeatInterval, taskEvents: this.options.taskEvents ?? this.app.conf.workerSendTaskEvents });
+    this.events.start();
+  }
+
   // --- remote control (ControlTarget) ---
+
+  /** Remote `enable_events`: false when task events were on already. */
+  enableEvents(): boolean {
+    return this.events?.enableTaskEvents() ?? false;
+  }
+
+  /** Remote `disable_events`: false when task events were off already. */
+  disableEvents(): boolean {
+    return this.events?.disableTaskEvents() ?? false;
+  }
+
+  /** Remote `heartbeat`: a worker-heartbeat event now. */
+  sendHeartbeat(): void {
+    this.events?.heartbeatNow();
+  }
 
   /**
    * Revokes ids here: ETA-held ones are dropped at once (REVOKED), ones waiting for a slot when they
@@ -367,7 +557,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     for (const held of [...this.held]) {
       if (!wanted.has(held.message.id)) continue;
       if (held.state === 'running') {
-        if (terminate) this.executor.terminate(held.message.id);
+        if (terminate) this.pool.terminate(held.message.id);
         continue;
       }
       if (held.state !== 'eta') continue;
@@ -386,6 +576,15 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     return this.revoked.entries();
   }
 
+  /** `--autoscale` bounds, when autoscaling. */
+  get autoscaleRange(): { max: number; min: number } | undefined {
+    return this.autoscaler && { max: this.autoscaler.max, min: this.autoscaler.min };
+  }
+
+  poolStats(): Record<string, unknown> {
+    return this.pool.stats();
+  }
+
   registeredTasks(): string[] {
     return this.app.tasks.names();
   }
@@ -401,12 +600,12 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       time_start: startedAt,
       acknowledged: acked,
       delivery_info: { exchange: delivery.info.exchange, routing_key: delivery.info.routingKey, priority: delivery.info.priority, redelivered: delivery.info.redelivered },
-      worker_pid: process.pid,
+      worker_pid: this.pool.pidOf(message.id) ?? process.pid,
     };
   }
 
   activeRequests(): Array<Record<string, unknown>> {
-    return [...this.held].filter((h) => h.state === 'running').map((h) => this.requestInfo(h.message, h.delivery, h.acked, this.executor.running.get(h.message.id)?.startedAt ?? null));
+    return [...this.held].filter((h) => h.state === 'running').map((h) => this.requestInfo(h.message, h.delivery, h.acked, this.pool.startedAt(h.message.id)));
   }
 
   reservedRequests(): Array<Record<string, unknown>> {
@@ -450,6 +649,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         .catch((e: unknown) => app.logger.error({ err: e }, 'Could not store the failure of an invalid message'));
     }
     await delivery.reject({ requeue: false });
+    if (app.signals.has('taskRejected')) app.signals.emit('taskRejected', { message: delivery.message, exc: error });
     this.emit('task-rejected', { id, name, reason: error.message, requeue: false });
   }
 
@@ -483,8 +683,10 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
 
   private async stop(): Promise<void> {
     const app = this.app;
+    this.lifecycle = 'stopping';
     await this.mailbox?.stop().catch((err: unknown) => app.logger.warn({ err }, 'Remote-control mailbox did not stop cleanly'));
     await this.subscription?.cancel();
+    this.autoscaler?.stop();
     this.slots.cancelAll();
     await this.giveBack(false);
     if (!this.cold) {
@@ -498,8 +700,14 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       if (timedOut) app.logger.warn(`Warm shutdown timed out after ${timeoutMs / 1000}s; giving back unfinished tasks.`);
     }
     await this.giveBack(true);
+    await this.events?.stop().catch((err: unknown) => app.logger.warn({ err }, 'Events did not stop cleanly'));
+    // Warm: idle children close their apps; any still running (timed out) are killed, their messages given back above.
+    await this.pool.close({ graceful: !this.cold }).catch((err: unknown) => app.logger.error({ err }, 'The pool did not close cleanly'));
     await this.revoked.save().catch((err: unknown) => app.logger.error({ err }, 'Could not write the revoked-tasks state file'));
+    await this.limits.close().catch((err: unknown) => app.logger.warn({ err }, 'Could not close the global rate-limit connection'));
+    this.lifecycle = 'stopped';
     app.logger.info(`${this.hostname} stopped.`);
+    if (app.signals.has('workerShutdown')) app.signals.emit('workerShutdown', { worker: this });
   }
 
   /** Restores held messages: waiting/ETA ones always; running unacked ones when `includeRunning`. */

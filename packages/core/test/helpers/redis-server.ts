@@ -24,18 +24,33 @@ export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
   start(): Promise<void>;
+  /** SIGKILL, keeping its directory (and append-only file) for the next start(): a crash. */
+  kill(): Promise<void>;
+  /** SIGKILL and delete its directory. */
   stop(): Promise<void>;
 }
 
-export function privateRedis(port: number): PrivateRedis {
+export interface PrivateRedisOptions {
+  /** Persist every write before replying (appendonly, appendfsync always), so a kill loses nothing acknowledged. */
+  durable?: boolean;
+}
+
+export function privateRedis(port: number, options: PrivateRedisOptions = {}): PrivateRedis {
   let child: ChildProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-redis-'));
   const url = `redis://127.0.0.1:${port}/0`;
+  const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const kill = async (): Promise<void> => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child!.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
   return {
     port,
     url,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
       const deadline = Date.now() + 10_000;
       for (;;) {
         const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -51,11 +66,9 @@ export function privateRedis(port: number): PrivateRedis {
         }
       }
     },
+    kill,
     async stop() {
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -132,6 +132,30 @@ describe('celeriac CLI on Redis', () => {
     expect(await cli(['result', id, '-A', APP, ...BACKENDS, '--timeout', '5000'])).toMatchObject({ code: 0, stdout: '1500\n' });
   });
 
+  it('--health-port serves 200 while the worker consumes, and closes with it', async () => {
+    const q = queue('health');
+    const w = new CliProcess(['worker', '-A', APP, '-c', '1', '-Q', q, '-n', 'cli-health@%h', '--health-port', '0', '--health-host', '127.0.0.1', ...BACKENDS]);
+    running.push(w);
+    await w.waitForOutput('stdout', /health: http:\/\/127\.0\.0\.1:\d+\/health\n/);
+    const url = /health: (\S+)\n/.exec(w.stdout)![1]!;
+    await w.waitForOutput('stderr', /cli-health@\S+ ready\./);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ healthy: true, lifecycle: 'running', queues: [q] });
+    w.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('--nest refuses -A, -b and --result-backend, and a file with nothing to boot (exit 2, the reason on stderr)', async () => {
+    const clash = await cli(['worker', '--nest', 'sample-app/dist/app.module.js', '-A', APP, ...BACKENDS]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toBe('error: --nest cannot be combined with -A, -b, --result-backend: the Nest module configures the app (CeleriacModule.forRoot options, or its environment variables).\n');
+    const notNest = await cli(['worker', '--nest', APP]);
+    expect(notNest.code).toBe(2);
+    expect(notNest.stderr).toMatch(/^error: --nest: .*app\.js exports no Nest module or bootstrap function to boot/);
+  });
+
   it('a second SIGTERM is a cold shutdown: the running acksLate task goes back to its queue, exit 0', async () => {
     const q = queue('cold');
     const w = await startWorker(q, { CELERIAC_TASK_ACKS_LATE: 'true' });

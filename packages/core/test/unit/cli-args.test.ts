@@ -134,7 +134,7 @@ describe('celeriac (argument errors exit 2 and say which flag)', () => {
     for (const cmd of ['worker', 'call', 'result', 'purge']) expect(h.stdout).toContain(`\n  ${cmd} `);
     const w = await run(['worker', '--help']);
     expect(w.code).toBe(0);
-    for (const flag of ['-Q, --queues', '-X, --exclude-queues', '-c, --concurrency', '-n, --hostname', '-l, --loglevel', '--prefetch-multiplier', '-b, --broker', '--result-backend', '-A, --app']) {
+    for (const flag of ['-Q, --queues', '-X, --exclude-queues', '-c, --concurrency', '-n, --hostname', '-l, --loglevel', '--prefetch-multiplier', '--disable-prefetch', '-b, --broker', '--result-backend', '-A, --app']) {
       expect(w.stdout).toContain(flag);
     }
     expect(w.stdout).toContain('Settings, highest precedence first');

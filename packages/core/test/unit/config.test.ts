@@ -223,6 +223,7 @@ describe('loadConfig: coercion from strings', () => {
     env[envVarName('timezone')] = 'UTC';
     // Strings with a syntax of their own get a valid one.
     env[envVarName('taskDefaultRateLimit')] = '10/s';
+    env[envVarName('taskDefaultGlobalRateLimit')] = '100/m';
     const cfg = loadConfig({ env });
     expect(Object.keys(cfg).sort()).toEqual(SETTING_NAMES.filter((n) => !SETTINGS[n].codeOnly).sort());
     expect(() => validateSettings(cfg)).not.toThrow();

@@ -138,6 +138,7 @@ export class AmqpBroker implements Broker {
     if (!queues.length) throw new BrokerError('consume() needs at least one queue.');
     const consumer = new AmqpConsumer(this.consumerContext, queues, handler, {
       prefetch: options.prefetch,
+      pauseWhenFull: options.pauseWhenFull,
       onError: options.onError,
       onRecover: options.onRecover,
       watchdogMs: this.watchdogMs,
@@ -145,7 +146,7 @@ export class AmqpBroker implements Broker {
     await consumer.start();
     this.consumers.add(consumer);
     // once cancelled, its channel closes by itself when the last held delivery is settled (or with the connection)
-    return { cancel: () => consumer.cancel().finally(() => this.consumers.delete(consumer)) };
+    return { cancel: () => consumer.cancel().finally(() => this.consumers.delete(consumer)), status: () => consumer.status() };
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The AMQP broker's one connection, kept alive by amqplib's recovery (exponential backoff with
- * jitter, 100 ms to 5 s, forever once it has connected). The first connect() is not retried: an
- * unreachable broker fails it at once with a BrokerConnectionError, as on Redis.
+ * jitter, 100 ms to 2 s, forever once it has connected: a broker back is noticed within 2 s). The
+ * first connect() is not retried: an unreachable broker fails it at once with a BrokerConnectionError,
+ * as on Redis.
  *
  * Channels are made from the live connection only (`model()`), never through the recovering wrapper,
  * which would queue a channel request for as long as the broker is away: a caller waits at most the
@@ -73,7 +74,8 @@ export class AmqpConnection {
         noDelay: true, // amqplib leaves Nagle on: every publish would wait for the previous ack
         timeout: timeout || undefined,
         clientProperties: { connection_name: 'celeriac' },
-        recovery: { waitForConnect: false, initialMaxRetries: 0, maxRetries: Infinity, initialDelay: 100, maxDelay: 5000 },
+        // maxDelay: at most 2 s between attempts, so a worker consumes again within ~2 s of the broker's return
+        recovery: { waitForConnect: false, initialMaxRetries: 0, maxRetries: Infinity, initialDelay: 100, maxDelay: 2000 },
       },
     );
     recovering.on('connect', (model: ChannelModel) => {

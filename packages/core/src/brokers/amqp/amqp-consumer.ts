@@ -45,7 +45,7 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
-import type { ConsumerRecovery, Delivery, DeliveryHandler } from '../broker';
+import type { ConsumerRecovery, ConsumerStatus, Delivery, DeliveryHandler } from '../broker';
 import type { AmqpConnection } from './amqp-connection';
 import { replyCode, wrapAmqpError } from './amqp-errors';
 import { decodeDelivery } from './amqp-message';
@@ -69,6 +69,8 @@ export interface ConsumerContext {
 export interface AmqpConsumerOptions {
   /** Handler calls in flight, at most (and the qos prefetch-count). */
   prefetch: number;
+  /** Cancel the consumers while the window is full, consume again when it has room (see pause()). */
+  pauseWhenFull?: boolean;
   onError?: (error: unknown) => void;
   onRecover?: (event: ConsumerRecovery) => void;
   /** Milliseconds between watchdog rounds; 0 disables the watchdog. */
@@ -94,6 +96,12 @@ interface Session {
   tags: Set<Tag>;
   /** Deliveries not settled yet, over all tags (old ones included). */
   unsettled: number;
+  /** Deliveries in arrival (= delivery tag) order from `head` on, not yet covered by an ack: see flushAcks. */
+  order: Received[];
+  head: number;
+  /** Acks waiting for the end of this event-loop turn. */
+  pendingAcks: number;
+  flushScheduled: boolean;
 }
 
 /** One message received, from arrival to settlement. */
@@ -104,9 +112,13 @@ interface Received {
   msg: ConsumeMessage;
   settled: boolean;
   held: boolean;
+  /** Acked by the handler, the basic.ack not sent yet (flushAcks). */
+  ackPending: boolean;
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** The settle operation that is batched (see flushAcks). */
+const ACK = Symbol('ack');
 const MAX_QOS = 65_535;
 const CONNECTION_FORCED = 320;
 const NOT_FOUND = 404;
@@ -127,6 +139,9 @@ export class AmqpConsumer {
   /** When the current interruption was first noticed (for onRecover's downMs). */
   private downSince: number | undefined;
   private inFlight = 0;
+  private readonly pauseWhenFull: boolean;
+  /** pauseWhenFull: the task queues' consumers are cancelled until the window has room. */
+  private paused = false;
   private session: Session | null = null;
   private readonly waiting: Received[] = [];
   private draining = false;
@@ -146,6 +161,7 @@ export class AmqpConsumer {
     this.queues = [...new Set(queues)];
     this.handler = handler;
     this.prefetch = Math.max(1, Math.floor(options.prefetch));
+    this.pauseWhenFull = options.pauseWhenFull === true;
     this.onError = options.onError;
     this.onRecover = options.onRecover;
     this.watchdogMs = Math.max(0, options.watchdogMs);
@@ -167,6 +183,19 @@ export class AmqpConsumer {
       this.ctx.conn.onReconnect((model) => void this.resume('reconnected', model)),
     );
     this.scheduleWatch();
+  }
+
+  /** Consuming when connected, on a live channel, with a live consumer tag for every queue. */
+  status(): ConsumerStatus {
+    if (this.cancelled) return { consuming: false, reason: 'cancelled' };
+    if (this.paused && this.ctx.conn.connected) return { consuming: true }; // full on purpose (pauseWhenFull)
+    if (!this.ctx.conn.connected) return { consuming: false, reason: 'not connected to RabbitMQ' };
+    const s = this.session;
+    if (!s || s.dead) return { consuming: false, reason: 'no open channel' };
+    if (this.resuming) return { consuming: false, reason: 'resuming' };
+    const live = new Set([...s.tags].filter((t) => !t.cancelled).map((t) => t.queue));
+    const missing = this.queues.filter((q) => !live.has(q));
+    return missing.length ? { consuming: false, reason: `no consumer on ${missing.join(', ')}` } : { consuming: true };
   }
 
   /** Stops consuming; waiting messages go back to their queue. The channel stays open until held deliveries are settled. */
@@ -192,6 +221,7 @@ export class AmqpConsumer {
     const s = this.session;
     this.session = null;
     if (s && !s.dead) {
+      this.flushAcks(s);
       s.dead = true;
       await s.channel.close().catch(() => undefined);
     }
@@ -206,7 +236,7 @@ export class AmqpConsumer {
     } catch (err) {
       throw wrapAmqpError(err, where);
     }
-    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0 };
+    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0, order: [], head: 0, pendingAcks: 0, flushScheduled: false };
     let closeError: Error | undefined;
     channel.on('error', (err: Error) => (closeError = err));
     channel.on('close', () => this.onChannelClose(session, closeError));
@@ -260,7 +290,8 @@ export class AmqpConsumer {
     this.delivered.set(tag.queue, (this.delivered.get(tag.queue) ?? 0) + 1);
     tag.unacked++;
     session.unsettled++;
-    const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false };
+    const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false, ackPending: false };
+    session.order.push(r);
     try {
       r.delivery = this.delivery(r);
     } catch (err) {
@@ -273,13 +304,19 @@ export class AmqpConsumer {
       this.settle(r, (ch) => ch.nack(msg, false, true));
       return;
     }
+    if (this.pauseWhenFull && !tag.fanout && this.inFlight >= this.prefetch) {
+      // sent before RabbitMQ saw our cancel (or on a new channel): back to the queue for a consumer with room
+      this.settle(r, (ch) => ch.nack(msg, false, true));
+      this.pause();
+      return;
+    }
     this.waiting.push(r);
     this.drain();
   }
 
   private delivery(r: Received): Delivery {
     const { msg, tag } = r;
-    const once = (op: (ch: Channel) => void): Promise<void> => {
+    const once = (op: ((ch: Channel) => void) | typeof ACK): Promise<void> => {
       if (!r.settled) this.settle(r, op);
       return Promise.resolve();
     };
@@ -295,7 +332,7 @@ export class AmqpConsumer {
         priority: (msg.properties.priority as number | undefined) ?? 0,
       },
       // broadcasts are acked by us when the handler call ends (see run)
-      ack: tag.fanout ? noop : () => once((ch) => ch.ack(msg)),
+      ack: tag.fanout ? noop : () => once(ACK),
       reject: tag.fanout ? noop : ({ requeue }) => once((ch) => ch.reject(msg, requeue)),
       restore: tag.fanout ? noop : () => once((ch) => ch.nack(msg, false, true)),
       // its channel died: RabbitMQ has given it back (broadcasts are never redelivered)
@@ -303,8 +340,11 @@ export class AmqpConsumer {
     };
   }
 
-  /** Sends an ack/reject/nack on the delivery's channel, unless that channel is dead (then RabbitMQ redelivers). */
-  private settle(r: Received, op: (ch: Channel) => void): void {
+  /**
+   * Sends an ack/reject/nack on the delivery's channel, unless that channel is dead (then RabbitMQ
+   * redelivers). Acks wait for the end of the event-loop turn (flushAcks), rejects and nacks go at once.
+   */
+  private settle(r: Received, op: ((ch: Channel) => void) | typeof ACK): void {
     if (r.settled) return;
     r.settled = true;
     r.tag.unacked--;
@@ -313,7 +353,8 @@ export class AmqpConsumer {
       r.held = false;
       r.tag.held--;
     }
-    if (!r.session.dead) {
+    if (op === ACK) this.queueAck(r);
+    else if (!r.session.dead) {
       try {
         op(r.session.channel);
       } catch {
@@ -322,6 +363,62 @@ export class AmqpConsumer {
     }
     // a cancelled consumer's channel, or one replaced by the watchdog, closes with its last delivery
     if (this.cancelled || r.session !== this.session) this.closeIfIdle(r.session);
+  }
+
+  private queueAck(r: Received): void {
+    const s = r.session;
+    if (s.dead) return;
+    r.ackPending = true;
+    s.pendingAcks++;
+    if (s.flushScheduled) return;
+    s.flushScheduled = true;
+    setImmediate(() => this.flushAcks(s));
+  }
+
+  /**
+   * Sends the acks of this turn: one basic.ack with `multiple` for the longest run of settled
+   * deliveries from the oldest on (the common case: tasks finishing in order), single acks for those
+   * settled behind a delivery still open (an ETA task held, a long task), which `multiple` must not
+   * cover. One frame instead of one per task is what lets a worker go past the per-ack ceiling.
+   */
+  private flushAcks(s: Session): void {
+    s.flushScheduled = false;
+    if (s.dead) {
+      s.order.length = 0;
+      s.head = 0;
+      s.pendingAcks = 0;
+      return;
+    }
+    if (s.pendingAcks === 0) return;
+    let last: Received | undefined;
+    while (s.head < s.order.length) {
+      const r = s.order[s.head]!;
+      if (!r.settled) break;
+      if (r.ackPending) {
+        r.ackPending = false;
+        s.pendingAcks--;
+        last = r;
+      }
+      s.head++;
+    }
+    try {
+      // settled deliveries in the run that were rejected are no longer outstanding: `multiple` skips them
+      if (last) s.channel.ack(last.msg, true);
+      for (let i = s.head; s.pendingAcks > 0 && i < s.order.length; i++) {
+        const r = s.order[i]!;
+        if (!r.ackPending) continue;
+        r.ackPending = false;
+        s.pendingAcks--;
+        s.channel.ack(r.msg);
+      }
+    } catch {
+      // the channel closed meanwhile: RabbitMQ redelivers what it had not been told
+    }
+    s.pendingAcks = 0;
+    if (s.head > 1024 && s.head * 2 > s.order.length) {
+      s.order = s.order.slice(s.head);
+      s.head = 0;
+    }
   }
 
   /** Hands waiting messages to the handler while the window has room. */
@@ -339,12 +436,38 @@ export class AmqpConsumer {
     this.renewCredit();
   }
 
+  /**
+   * pauseWhenFull: basic.cancel on every task queue while the window is full, so that an early ack
+   * (which frees RabbitMQ's credit) brings nothing that would wait here; unpause() consumes again.
+   */
+  private pause(): void {
+    this.paused = true;
+    const s = this.session;
+    if (!s || s.dead || this.cancelled) return;
+    for (const tag of [...s.tags]) if (!tag.fanout && !tag.cancelled) void this.cancelTag(s, tag);
+  }
+
+  private unpause(): void {
+    this.paused = false;
+    const s = this.session;
+    if (!s || s.dead || this.cancelled) return;
+    const live = new Set([...s.tags].filter((t) => !t.cancelled).map((t) => t.queue));
+    for (const queue of this.queues) {
+      if (live.has(queue) || this.ctx.fanoutBindings(queue)) continue;
+      this.consumeTag(s, queue, false).catch((err: unknown) => {
+        if (!s.dead) this.report(wrapAmqpError(err, `${this.ctx.conn.redacted} (consuming "${queue}" again)`));
+      });
+    }
+  }
+
   /** Calls the handler; its slot is held until the call settles. A throw or a rejection goes to onError. */
   private run(r: Received): void {
     this.inFlight++;
+    if (this.pauseWhenFull && this.inFlight >= this.prefetch) this.pause();
     const done = (): void => {
       this.inFlight--;
-      if (r.tag.fanout) this.settle(r, (ch) => ch.ack(r.msg));
+      if (this.paused && this.inFlight < this.prefetch) this.unpause();
+      if (r.tag.fanout) this.settle(r, ACK);
       else if (!r.settled) {
         r.held = true;
         r.tag.held++;
@@ -395,6 +518,7 @@ export class AmqpConsumer {
 
   private closeIfIdle(s: Session): void {
     if (s.dead || s.unsettled > 0 || s.tags.size > 0) return;
+    this.flushAcks(s);
     s.dead = true;
     s.channel.close().catch(() => undefined);
   }
@@ -505,7 +629,7 @@ export class AmqpConsumer {
 
   /** Why the consumer must be rebuilt, or null when it is healthy (or cannot be judged now). */
   private async diagnose(): Promise<string | null> {
-    if (this.recovering()) return null;
+    if (this.recovering() || this.paused) return null;
     const s = this.session;
     // closed without an error of its own while the connection lives on: nobody else reopens it
     if (!s || s.dead) return 'its channel was closed';

@@ -4,7 +4,9 @@
  * Features: direct routing through bindings, Kombu's priority buckets (0 first, like Redis),
  * prefetch windows, ack/reject/restore with redelivery, fanout exchanges that behave as Kombu's on
  * Redis (broadcast to the queues being consumed, routing key matched as a glob, nothing stored; see
- * broker.ts). URL: `memory://` (one shared hub per name: `memory://name`). Nothing survives the process.
+ * broker.ts), delayed delivery (`publishDelayed`: a timer per message, so embedded workers defer long
+ * ETAs the same way as on Redis and RabbitMQ; the timers do not keep the process alive). URL:
+ * `memory://` (one shared hub per name: `memory://name`). Nothing survives the process.
  */
 import { ExchangeTypes } from '../exchange-types';
 import { randomUUID } from 'node:crypto';
@@ -47,6 +49,8 @@ class MemoryHub {
   readonly bindings = new Map<string, Set<string>>(); // exchange -> "routingKey\x00queue"
   readonly consumers = new Set<Consumer>();
   readonly listeners = new Set<Listener>();
+  /** publishDelayed timers waiting (cleared by MemoryBroker.reset()). */
+  readonly delayed = new Set<NodeJS.Timeout>();
   scheduled = false;
 
   buckets(queue: string): Map<number, Stored[]> {
@@ -67,7 +71,7 @@ export interface MemoryBrokerOptions {
 }
 
 export class MemoryBroker implements Broker {
-  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: false };
+  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: true };
   private readonly hub: MemoryHub;
   private readonly mine = new Set<Consumer>();
   /** Exchange types declared through this broker (client-side, as Kombu keeps them). */
@@ -88,6 +92,7 @@ export class MemoryBroker implements Broker {
 
   /** Drops every queue of every memory hub (test isolation). */
   static reset(): void {
+    for (const hub of hubs.values()) for (const timer of hub.delayed) clearTimeout(timer);
     hubs.clear();
   }
 
@@ -147,6 +152,27 @@ export class MemoryBroker implements Broker {
     this.schedule();
   }
 
+  /** Puts `message` on `queue` (as published to exchange '') in `delaySeconds`; a timer meanwhile. */
+  async publishDelayed(message: WireMessage, queue: string, delaySeconds: number): Promise<void> {
+    this.ensureOpen();
+    if (!Number.isFinite(delaySeconds) || delaySeconds < 0) throw new BrokerError(`publishDelayed needs a delay of 0 seconds or more, got ${delaySeconds}.`);
+    const stored: Stored = { message: cloneMessage(message), exchange: '', routingKey: queue, tag: randomUUID(), redelivered: false };
+    const hub = this.hub;
+    const dueAt = Date.now() + delaySeconds * 1000;
+    const arm = (): void => {
+      // setTimeout caps at 2^31-1 ms (~24.8 days): longer waits re-arm
+      const timer = setTimeout(() => {
+        hub.delayed.delete(timer);
+        if (dueAt > Date.now()) return arm();
+        hub.buckets(queue).get(priorityStep(message.properties.priority))!.push(stored);
+        this.schedule();
+      }, Math.min(Math.max(0, dueAt - Date.now()), 2_147_483_647));
+      timer.unref();
+      hub.delayed.add(timer);
+    };
+    arm();
+  }
+
   async publishMany(items: ReadonlyArray<{ message: WireMessage; route: Route }>): Promise<void> {
     for (const { message, route } of items) await this.publish(message, route);
   }
@@ -165,7 +191,10 @@ export class MemoryBroker implements Broker {
     this.hub.consumers.add(consumer);
     this.mine.add(consumer);
     this.schedule();
-    return { cancel: async () => this.stop(consumer) };
+    return {
+      cancel: async () => this.stop(consumer),
+      status: () => (consumer.cancelled ? { consuming: false, reason: 'cancelled' } : this.closed ? { consuming: false, reason: 'broker closed' } : { consuming: true }),
+    };
   }
 
   async deleteQueue(queue: QueueDeclaration): Promise<void> {

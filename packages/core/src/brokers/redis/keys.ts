@@ -36,6 +36,12 @@ export const FANOUT_PREFIX_TEMPLATE = '/{db}.';
  * it; inspect with `LRANGE`, requeue a fixed payload with `RPUSH <list>`, clear with `DEL`.
  */
 export const DEAD_LETTER_KEY = 'celeriac.dead_letter';
+/**
+ * Celeriac's own, not Kombu's: the sorted set of delayed deliveries (`publishDelayed`, redis-delayed.ts),
+ * each member a {@link delayedMember} scored by its due time in ms of the Redis clock. Consuming
+ * Celeriac workers move due members to their queue lists; Python Celery neither writes nor reads it.
+ */
+export const DELAYED_KEY = 'celeriac.delayed';
 /** The only body encoding Kombu writes (virtual/base.py `Channel.body_encoding = 'base64'`). */
 export const BODY_ENCODING = 'base64';
 
@@ -115,12 +121,15 @@ export class KombuKeys {
   readonly unackedMutex: string;
   /** Ours, not Kombu's: see {@link DEAD_LETTER_KEY}. */
   readonly deadLetter: string;
+  /** Ours, not Kombu's: see {@link DELAYED_KEY}. */
+  readonly delayed: string;
 
   constructor(readonly prefix = '') {
     this.unacked = prefix + UNACKED_KEY;
     this.unackedIndex = prefix + UNACKED_INDEX_KEY;
     this.unackedMutex = prefix + UNACKED_MUTEX_KEY;
     this.deadLetter = prefix + DEAD_LETTER_KEY;
+    this.delayed = prefix + DELAYED_KEY;
   }
 
   /** The list a message of `priority` is pushed to. */
@@ -334,6 +343,16 @@ export function parseUnackedEntry(text: string): { envelope: Record<string, unkn
  */
 export function deadLetterEntry(reason: string, list: string, payload: string, nowMs = Date.now()): string {
   return JSON.stringify({ reason, list, time: Number(unackedScore(nowMs)), payload });
+}
+
+/**
+ * A member of the delayed set (ours, see {@link DELAYED_KEY}): JSON `{"queue", "list", "envelope"}` —
+ * the target queue, its list for the message's priority WITHOUT the key prefix (the mover adds it), and
+ * the Kombu envelope pushed there unchanged. The envelope's fresh delivery tag makes each member unique.
+ * The Lua mover (redis-scripts.ts) reads `list` and `envelope`.
+ */
+export function delayedMember(queue: string, priority: number | undefined, envelope: string): string {
+  return JSON.stringify({ queue, list: queueListName(queue, priority ?? 0), envelope });
 }
 
 /** Unix time in float seconds, the `unacked_index` score (Python `time.time()`). */

@@ -5,7 +5,9 @@
  * Features: direct and topic routing through `_kombu.binding.*` sets, fanout exchanges over pub/sub
  * (redis-fanout.ts), priorities in Kombu's four buckets (0 served first), ack emulation in
  * `unacked`/`unacked_index`, visibility-timeout restore under `unacked_mutex` (redis-restore.ts),
- * Kombu's `global_keyprefix`.
+ * Kombu's `global_keyprefix`. Ours on top: delayed delivery (`publishDelayed`, the sorted set
+ * `celeriac.delayed` moved by consuming Celeriac workers; design and limits in redis-delayed.ts), so no
+ * worker holds an ETA message past the visibility timeout (`maxHoldSeconds`).
  *
  * URL: `redis://[[user]:password@]host[:port][/db]` or `rediss://...` (TLS); see redis-url.ts.
  *
@@ -32,13 +34,14 @@ import { ExchangeTypes } from '../exchange-types';
 import { randomUUID } from 'node:crypto';
 import { BrokerError, ConfigError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
-import type { Broker, BrokerCapabilities, ConsumeOptions, DeliveryHandler, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
+import type { Broker, BrokerCapabilities, ConsumeOptions, ConsumerStatus, DeliveryHandler, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
 import { priorityStep } from '../priority';
 import { ConsumeWindow } from './consume-window';
 import { DEFAULT_VISIBILITY_TIMEOUT, KombuKeys, bindingMember, encodeEnvelope, matchBindings, parseBindingMember, topicKeyToPattern } from './keys';
 import { AckBatcher } from './redis-acks';
 import { RedisClients, quit } from './redis-connection';
 import { RedisListConsumer, type ListConsumerContext } from './redis-consumer';
+import { RedisDelayedMover } from './redis-delayed';
 import { RedisFanout } from './redis-fanout';
 import { restoreVisible } from './redis-restore';
 import type { ScriptedRedis } from './redis-scripts';
@@ -72,7 +75,9 @@ interface PendingPush {
 }
 
 export class RedisBroker implements Broker {
-  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: false };
+  readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: true };
+  /** The visibility timeout: a message unacked that long is restored for another consumer. */
+  readonly maxHoldSeconds: number;
   /** Key names, with the key prefix applied. */
   readonly keys: KombuKeys;
   /** The database number from the URL (also the `/{db}.` of fanout channels). */
@@ -82,6 +87,7 @@ export class RedisBroker implements Broker {
   private readonly visibilityTimeoutMs: number;
   private readonly acks: AckBatcher;
   private readonly fanout: RedisFanout;
+  private readonly delayed: RedisDelayedMover;
   private readonly listContext: ListConsumerContext;
   private readonly consumers = new Set<RedisListConsumer>();
   /** Exchange types declared through this broker (client-side, as Kombu keeps them). */
@@ -102,15 +108,18 @@ export class RedisBroker implements Broker {
     this.keys = new KombuKeys(options.keyPrefix ?? '');
     this.db = parsed.db;
     this.visibilityTimeoutMs = visibility * 1000;
+    this.maxHoldSeconds = visibility;
     this.clients = new RedisClients(parsed, timeout);
     this.cmd = this.clients.cmd;
     this.acks = new AckBatcher(this.clients, this.keys);
     this.fanout = new RedisFanout(this.clients);
+    this.delayed = new RedisDelayedMover({ clients: this.clients, keys: this.keys });
     this.listContext = {
       clients: this.clients,
       keys: this.keys,
       acks: this.acks,
       batchSize: batch,
+      delayedAdded: (delayMs) => this.delayed.wakeIn(delayMs),
       restoreIfDue: () => {
         if (Date.now() - this.lastRestoreAt < RESTORE_INTERVAL_MS) return undefined;
         this.lastRestoreAt = Date.now();
@@ -149,6 +158,23 @@ export class RedisBroker implements Broker {
     // A fresh delivery tag per copy: Kombu reuses one for all queues, which would collide in `unacked`.
     // Issued in one tick, the LPUSHes are written together: one round trip.
     await this.clients.run(() => Promise.all(queues.map((q) => this.lpush(this.keys.queueList(q, step), encodeEnvelope(message, route, randomUUID())))));
+  }
+
+  /**
+   * Delivers `message` to `queue` (the list of its priority) in `delaySeconds`, through the sorted set
+   * `celeriac.delayed` (redis-delayed.ts): moved back by a consuming Celeriac worker when due, `eta`
+   * header unchanged. Resolves once Redis stored it.
+   */
+  async publishDelayed(message: WireMessage, queue: string, delaySeconds: number): Promise<void> {
+    await this.delayed.add(message, queue, delaySeconds);
+  }
+
+  /**
+   * Moves the due delayed messages to their queues now; returns how many. Consumers do it about once a
+   * second by themselves; atomic, so any number of brokers may call it at once.
+   */
+  async moveDelayed(): Promise<number> {
+    return this.delayed.moveDue();
   }
 
   /**
@@ -230,20 +256,33 @@ export class RedisBroker implements Broker {
     const window = new ConsumeWindow(handler, options.prefetch, options.onError);
     const fanout = unique.filter((q) => this.fanoutQueues.has(q)).map((q) => ({ queue: q, pattern: this.fanoutQueues.get(q)! }));
     const lists = unique.filter((q) => !this.fanoutQueues.has(q));
-    const parts: { cancel(): Promise<void> }[] = [];
+    const parts: Array<{ cancel(): Promise<void>; status(): ConsumerStatus }> = [];
     try {
       if (fanout.length) parts.push(await this.fanout.consume(fanout, window));
       if (lists.length) {
         const c = await RedisListConsumer.start(this.listContext, lists, window);
         this.consumers.add(c);
-        parts.push({ cancel: () => c.cancel().finally(() => this.consumers.delete(c)) });
+        this.delayed.start(options.onError); // list consumers move the due delayed messages
+        let moving = true;
+        const stopMoving = (): void => {
+          if (moving) this.delayed.stop();
+          moving = false;
+        };
+        const done = (): void => {
+          this.consumers.delete(c);
+          stopMoving();
+        };
+        parts.push({ cancel: () => c.cancel().finally(done), status: () => c.status() });
       }
     } catch (err) {
       await Promise.all(parts.map((p) => p.cancel()));
       throw err;
     }
     let cancelling: Promise<void> | undefined;
-    return { cancel: () => (cancelling ??= Promise.all(parts.map((p) => p.cancel())).then(() => undefined)) };
+    return {
+      cancel: () => (cancelling ??= Promise.all(parts.map((p) => p.cancel())).then(() => undefined)),
+      status: () => parts.map((p) => p.status()).find((s) => !s.consuming) ?? { consuming: true },
+    };
   }
 
   /**
@@ -264,6 +303,7 @@ export class RedisBroker implements Broker {
     this.clients.closed = true;
     await Promise.all([...this.consumers].map((c) => c.cancel()));
     this.consumers.clear();
+    await this.delayed.close();
     await this.fanout.close();
     await this.acks.settled();
     await quit(this.cmd);

@@ -15,8 +15,8 @@
  */
 import type { Redis } from 'ioredis';
 import { BrokerError, DecodeError } from '../../errors';
-import type { Delivery } from '../broker';
-import { BRPOP_TIMEOUT, deadLetterEntry, decodeEnvelope, markRedelivered, stringifyEnvelope, unackedEntry, unackedScore } from './keys';
+import type { ConsumerStatus, Delivery } from '../broker';
+import { BRPOP_TIMEOUT, deadLetterEntry, decodeEnvelope, delayedMember, markRedelivered, stringifyEnvelope, unackedEntry, unackedScore } from './keys';
 import type { DecodedEnvelope, KombuKeys } from './keys';
 import type { AckBatcher } from './redis-acks';
 import type { ConsumeWindow } from './consume-window';
@@ -29,6 +29,8 @@ export interface ListConsumerContext {
   readonly acks: AckBatcher;
   /** Most messages taken per fetch. */
   readonly batchSize: number;
+  /** Called after a delivery was deferred into the delayed set, due in `delayMs`. */
+  delayedAdded(delayMs: number): void;
   /** Kombu's `restore_visible` when its turn has come (every 10 s per broker), else undefined. */
   restoreIfDue(): Promise<number> | undefined;
 }
@@ -54,6 +56,8 @@ export class RedisListConsumer {
   private blocked = false;
   private loop: Promise<void> = Promise.resolve();
   private cancelling?: Promise<void>;
+  /** The last fetch's error while it keeps failing (Redis unreachable), for status(). */
+  private failing: Error | null = null;
 
   private constructor(
     private readonly ctx: ListConsumerContext,
@@ -82,8 +86,27 @@ export class RedisListConsumer {
       c.blockingId = null; // CLIENT ID denied (ACL): cancel() then waits up to the BRPOP timeout
     }
     blocking.on('ready', () => void blocking.client('ID').then((id) => (c.blockingId = id), () => (c.blockingId = null)));
+    // Back after an outage: retry at once rather than at the end of the backoff (resume within ~1 s).
+    blocking.on('ready', c.wakeIfFailing);
+    ctx.clients.cmd.on('ready', c.wakeIfFailing);
     c.loop = c.consumeLoop();
     return c;
+  }
+
+  private readonly wakeIfFailing = (): void => {
+    if (!this.failing) return;
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  };
+
+  /** Consuming while not cancelled, both connections are up and the last fetch worked. */
+  status(): ConsumerStatus {
+    if (this.cancelled) return { consuming: false, reason: 'cancelled' };
+    if (this.blocking.status !== 'ready') return { consuming: false, reason: `blocking connection ${this.blocking.status}` };
+    if (this.ctx.clients.cmd.status !== 'ready') return { consuming: false, reason: `command connection ${this.ctx.clients.cmd.status}` };
+    if (this.failing) return { consuming: false, reason: this.failing.message };
+    return { consuming: true };
   }
 
   /** Stops the loop (messages fetched but not handed out go back where they were) and disconnects. */
@@ -105,6 +128,7 @@ export class RedisListConsumer {
         clearTimeout(timer);
       }
       await this.loop;
+      this.ctx.clients.cmd.off('ready', this.wakeIfFailing);
       await quit(this.blocking);
     })();
     return this.cancelling;
@@ -148,13 +172,16 @@ export class RedisListConsumer {
           break;
         }
         failures = 0;
+        this.failing = null;
         for (const item of batch) this.deliver(item);
       } catch (err) {
         if (this.cancelled) break;
-        w.onError?.(this.ctx.clients.wrap(err));
+        const wrapped = this.ctx.clients.wrap(err);
+        this.failing = wrapped instanceof Error ? wrapped : new Error(String(wrapped));
+        w.onError?.(wrapped);
         failures++;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(5000, 100 * 2 ** failures));
+          const timer = setTimeout(resolve, Math.min(2000, 100 * 2 ** failures));
           this.wake = () => (clearTimeout(timer), resolve());
         });
       }
@@ -230,6 +257,17 @@ export class RedisListConsumer {
       // redis.py QoS.reject: requeue = restore_by_tag(leftmost=True) (LPUSH, marked redelivered) + ack
       reject: ({ requeue }) => settle(() => (requeue ? putBack(true) : acks.ack(d.deliveryTag))),
       restore: () => settle(() => putBack(false)),
+      // into `celeriac.delayed` and out of `unacked` in one script (redis-delayed.ts)
+      defer: async (delaySeconds) => {
+        const delayMs = Math.max(0, Math.round(delaySeconds * 1000));
+        const member = delayedMember(queue, d.priority, item.envelope);
+        let added = false;
+        await settle(async () => {
+          added = (await clients.cmd.celeriacDefer(3, keys.unackedIndex, keys.unacked, keys.delayed, d.deliveryTag, delayMs, member, recorded ? '0' : '1')) === 1;
+        });
+        if (added) this.ctx.delayedAdded(delayMs);
+        return added;
+      },
     };
     this.window.run(delivery);
   }

@@ -13,7 +13,7 @@
  */
 import type { Redis } from 'ioredis';
 import { BrokerConnectionError, BrokerError, DecodeError } from '../../errors';
-import { FANOUT_BUFFER_LIMIT, type Delivery } from '../broker';
+import { FANOUT_BUFFER_LIMIT, type ConsumerStatus, type Delivery } from '../broker';
 import type { ConsumeWindow } from './consume-window';
 import { decodeEnvelope, type DecodedEnvelope } from './keys';
 import { quit, type RedisClients } from './redis-connection';
@@ -83,7 +83,7 @@ export class RedisFanout {
   }
 
   /** Subscribes `queues`; resolves once Redis confirmed every PSUBSCRIBE, so a publish from then on arrives. */
-  async consume(queues: readonly FanoutQueue[], window: ConsumeWindow): Promise<{ cancel(): Promise<void> }> {
+  async consume(queues: readonly FanoutQueue[], window: ConsumeWindow): Promise<{ cancel(): Promise<void>; status(): ConsumerStatus }> {
     const sub = await this.connection();
     const consumer = new FanoutConsumer(window);
     const listeners = queues.map((q) => ({ ...q, consumer }));
@@ -106,7 +106,12 @@ export class RedisFanout {
       await cancel();
       throw this.clients.wrap(err);
     }
-    return { cancel };
+    const status = (): ConsumerStatus => {
+      if (consumer.cancelled) return { consuming: false, reason: 'cancelled' };
+      const state = this.sub?.status ?? 'closed';
+      return state === 'ready' ? { consuming: true } : { consuming: false, reason: `subscriber connection ${state}` };
+    };
+    return { cancel, status };
   }
 
   /** Ends every fanout consumer and disconnects the subscriber. */

@@ -1,7 +1,8 @@
 /**
  * The Redis broker's Lua scripts (run by EVALSHA through ioredis defineCommand). Each one is one
  * atomic step of Kombu's bookkeeping (kombu/transport/redis.py QoS): pop + record unacked (or
- * dead-letter), restore, give back, and the unacked_mutex release.
+ * dead-letter), restore, give back, and the unacked_mutex release; plus our delayed delivery (add a
+ * member, move the due ones), which Kombu does not have.
  */
 import type { Redis } from 'ioredis';
 
@@ -119,12 +120,65 @@ if not token or token ~= ARGV[1] then return 0 end
 redis.call('del', KEYS[1])
 return 1`;
 
+// publishDelayed (redis-delayed.ts): ZADD KEYS[1] (the delayed set) the member ARGV[2] scored by
+// the Redis clock now + ARGV[1] ms, so every mover compares due times against one clock. Returns now.
+const DELAY_LUA = `
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before a write (Redis < 5)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
+return now`;
+
+// Delivery.defer: the held message (unacked entry ARGV[1], removed from KEYS[2] and KEYS[1]) becomes
+// the delayed-set member ARGV[3] in KEYS[3], due in ARGV[2] ms of the Redis clock, in one step. Only
+// while the entry is still held (ARGV[4] '1' forces it), so a message restore_visible already put back
+// is not added a second time. Returns 1 when added.
+const DEFER_LUA = `
+if redis.replicate_commands then redis.replicate_commands() end
+local held = redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if held == 0 and ARGV[4] ~= '1' then return 0 end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2]), ARGV[3])
+return 1`;
+
+// Moves up to ARGV[2] due members of the delayed set KEYS[1] to their queue lists (ARGV[1] = key
+// prefix + the member's "list"), each removed in the same atomic step, so two movers never both move
+// one. RPUSH = next in line (it is due), the latest due first so the earliest ends up served first.
+// A member that is not {"list", "envelope"} goes to the dead-letter list KEYS[2] instead of looping.
+// The list keys are computed here, not passed in KEYS: standalone Redis only, as Kombu's transport.
+// Returns {moved, taken, ms until the next due member or -1 when none is left}.
+const MOVE_DUE_LUA = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local moved = 0
+for i = #due, 1, -1 do
+  local member = due[i]
+  local ok, m = pcall(cjson.decode, member)
+  if ok and type(m) == 'table' and type(m.list) == 'string' and type(m.envelope) == 'string' then
+    redis.call('RPUSH', ARGV[1] .. m.list, m.envelope)
+    moved = moved + 1
+  else
+    redis.call('LPUSH', KEYS[2], cjson.encode({reason = 'not a delayed-delivery member', list = KEYS[1], time = now / 1000, payload = member}))
+  end
+  redis.call('ZREM', KEYS[1], member)
+end
+local wait = -1
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then wait = math.max(0, tonumber(nxt[2]) - now) end
+return {moved, #due, wait}`;
+
 export type Arg = string | number;
 export type ScriptedRedis = Redis & {
   celeriacFetch(numKeys: number, ...args: Arg[]): Promise<Arg[]>;
   celeriacRestore(numKeys: number, ...args: Arg[]): Promise<number>;
   celeriacGiveBack(numKeys: number, ...args: Arg[]): Promise<number>;
   celeriacUnlock(numKeys: number, ...args: Arg[]): Promise<number>;
+  celeriacDelay(numKeys: number, ...args: Arg[]): Promise<number>;
+  celeriacDefer(numKeys: number, ...args: Arg[]): Promise<number>;
+  celeriacMoveDue(numKeys: number, ...args: Arg[]): Promise<[moved: number, taken: number, nextInMs: number]>;
 };
 
 /** Registers the scripts on a connection. */
@@ -133,4 +187,7 @@ export function defineScripts(client: Redis): void {
   client.defineCommand('celeriacRestore', { lua: RESTORE_LUA });
   client.defineCommand('celeriacGiveBack', { lua: GIVE_BACK_LUA });
   client.defineCommand('celeriacUnlock', { lua: UNLOCK_LUA });
+  client.defineCommand('celeriacDelay', { lua: DELAY_LUA });
+  client.defineCommand('celeriacDefer', { lua: DEFER_LUA });
+  client.defineCommand('celeriacMoveDue', { lua: MOVE_DUE_LUA });
 }

@@ -5,9 +5,11 @@
  * leads, and each due run is sent once. A failure to start is printed to stderr with exit code 1.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../../errors';
 import { SETTINGS } from '../../app/settings';
 import { Beat } from '../../beat/beat';
 import { maskUrl } from '../banner';
+import { openNestApp } from '../nest-app';
 import { addAppOptions, commandOptions, describeError, openApp, parseSeconds, type AppOptions, type CliContext } from '../load-app';
 
 /** Parsed `celeriac beat` options. */
@@ -15,6 +17,7 @@ export interface BeatCommandOptions extends AppOptions {
   schedule?: string;
   maxInterval?: number;
   loglevel?: string;
+  nest?: string;
 }
 
 const LOG_LEVELS = SETTINGS.workerLogLevel.values ?? [];
@@ -52,6 +55,7 @@ export function beatBanner(beat: Beat, version: string): string {
 
 /** Runs beat until a signal; resolves with the exit code. */
 export async function runBeat(ctx: CliContext, options: BeatCommandOptions, version: string): Promise<number> {
+  if (options.nest !== undefined) return runNestBeat(ctx, options, version);
   const { app } = await openApp(ctx, options, { workerLogLevel: options.loglevel });
   let beat: Beat;
   try {
@@ -61,6 +65,33 @@ export async function runBeat(ctx: CliContext, options: BeatCommandOptions, vers
     throw err;
   }
   ctx.stdout(beatBanner(beat, version));
+  return runUntilSignal(ctx, {
+    start: () => beat.start(),
+    stop: async () => {
+      await beat.close();
+      await app.close();
+    },
+    describeFailure: (err) => `error: beat could not start (broker ${maskUrl(app.conf.brokerUrl)}): ${describeError(err)}\n`,
+  });
+}
+
+/**
+ * `celeriac beat --nest`: boots the Nest app with the roles producer and beat, so the module's own
+ * scheduler (core Beat with the @Periodic entries, or its beatScheduler, e.g. beat-db's) runs; the
+ * Nest context's shutdown stops it.
+ */
+async function runNestBeat(ctx: CliContext, options: BeatCommandOptions, version: string): Promise<number> {
+  if (options.schedule !== undefined || options.maxInterval !== undefined) {
+    throw new ConfigError('--nest', '--nest cannot be combined with -s or --max-interval: the Nest module configures its beat (CeleriacModule options beat / beatScheduler).');
+  }
+  const loaded = await openNestApp(ctx, { ...options, beat: true });
+  const app = loaded.app;
+  ctx.stdout(`celeriac beat v${version} is starting (Nest app ${loaded.exportName} of ${loaded.file}).\n    . broker -> ${maskUrl(app.conf.brokerUrl)}\n`);
+  return runUntilSignal(ctx, { start: async () => undefined, stop: () => loaded.close(), describeFailure: (err) => `error: beat could not start: ${describeError(err)}\n` });
+}
+
+/** Runs until SIGINT/SIGTERM/SIGQUIT (a second one exits 1 at once); resolves with the exit code. */
+async function runUntilSignal(ctx: CliContext, run: { start(): Promise<void>; stop(): Promise<void>; describeFailure(err: unknown): string }): Promise<number> {
   let requestStop!: () => void;
   const stopRequested = new Promise<void>((r) => (requestStop = r));
   let signalled = 0;
@@ -78,16 +109,14 @@ export async function runBeat(ctx: CliContext, options: BeatCommandOptions, vers
   for (const s of signals) ctx.signals.on(s, onSignal);
   try {
     try {
-      await beat.start();
+      await run.start();
     } catch (err) {
-      ctx.stderr(`error: beat could not start (broker ${maskUrl(app.conf.brokerUrl)}): ${describeError(err)}\n`);
-      await beat.close().catch(() => undefined);
-      await app.close().catch(() => undefined);
+      ctx.stderr(run.describeFailure(err));
+      await run.stop().catch(() => undefined);
       return 1;
     }
     await stopRequested;
-    await beat.close();
-    await app.close();
+    await run.stop();
     return 0;
   } finally {
     for (const s of signals) ctx.signals.off(s, onSignal);
@@ -100,7 +129,8 @@ export function beatCommand(ctx: CliContext, version: string, done: (exitCode: n
     .description('Start the periodic task scheduler: send the tasks of beatSchedule when they are due.')
     .addOption(new Option('-s, --schedule <file>', 'state file when beat keeps state in a file [default: beatScheduleFilename, "celerybeat-schedule.json"]'))
     .addOption(new Option('--max-interval <seconds>', 'longest sleep between checks [default: beatMaxLoopInterval, 300]').argParser(parsePositiveSeconds))
-    .addOption(new Option('-l, --loglevel <level>', `log level: ${LOG_LEVELS.join(', ')} [default: workerLogLevel, info]`).argParser(parseLogLevel));
+    .addOption(new Option('-l, --loglevel <level>', `log level: ${LOG_LEVELS.join(', ')} [default: workerLogLevel, info]`).argParser(parseLogLevel))
+    .addOption(new Option('--nest <path[:export]>', 'boot this Nest module or bootstrap function (needs @celeriac/nestjs) as producer + beat: its @Periodic schedules, or its beatScheduler, run; replaces -A'));
   addAppOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -111,7 +141,8 @@ sends, each due run is claimed once, and another takes over within beatLeaseTime
 
 Examples:
   $ celeriac beat -A dist/app.js
-  $ celeriac beat -A dist/app.js -s /var/lib/app/celerybeat-schedule.json -l debug`,
+  $ celeriac beat -A dist/app.js -s /var/lib/app/celerybeat-schedule.json -l debug
+  $ celeriac beat --nest dist/app.module.js:AppModule`,
   );
   cmd.action(async (_options: unknown, command: Command) => {
     done(await runBeat(ctx, commandOptions<BeatCommandOptions>(command), version));

@@ -199,14 +199,18 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /**
  * Starts `celery -A celery_tasks worker -l INFO -c 1 -Q <queue> -n py-<rand>@%h --without-mingle
- * --without-gossip --without-heartbeat` and resolves once it logged "ready". Rejects (and kills it)
+ * --without-gossip --without-heartbeat` (`heartbeat: true` drops the last; `taskEvents` adds -E) and resolves once it logged "ready". Rejects (and kills it)
  * if it exits first or is not ready within `readyTimeoutMs`.
  */
-export async function startPythonWorker(config: InteropConfig, options: { readyTimeoutMs?: number } = {}): Promise<PythonWorker> {
+export async function startPythonWorker(config: InteropConfig, options: { readyTimeoutMs?: number; taskEvents?: boolean; heartbeat?: boolean } = {}): Promise<PythonWorker> {
   const nodename = `py-${randomBytes(4).toString('hex')}@%h`;
   const child = spawn(
     PYTHON,
-    ['-m', 'celery', '-A', 'celery_tasks', 'worker', '-l', 'INFO', '-c', '1', '-Q', config.queue, '-n', nodename, '--without-mingle', '--without-gossip', '--without-heartbeat'],
+    [
+      ...['-m', 'celery', '-A', 'celery_tasks', 'worker', '-l', 'INFO', '-c', '1', '-Q', config.queue, '-n', nodename, '--without-mingle', '--without-gossip'],
+      ...(options.heartbeat ? [] : ['--without-heartbeat']),
+      ...(options.taskEvents ? ['-E'] : []),
+    ],
     { cwd: PY_DIR, env: pythonEnv(config), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);
