@@ -2,6 +2,8 @@ import type { Celeriac } from '@celeriac/core';
 import { BEAT_DB_DATA_SOURCE, BeatAdminModule, BeatDbModule, databaseBeatScheduler } from '@celeriac/beat-db/nestjs';
 import { CELERIAC_APP, CeleriacModule } from '@celeriac/nestjs';
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health/health.controller';
 import type { DataSource } from 'typeorm';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsTasks } from './reports/reports.tasks';
@@ -36,6 +38,8 @@ export const ADMIN_USER = { username: process.env.SAMPLE_ADMIN_USER ?? 'admin', 
       }),
     }),
     CeleriacModule.forFeature([ReportsTasks]),
+    // GET /health: Celeriac's terminus indicator (503 while the worker is not consuming).
+    TerminusModule.forRoot({ logger: false }),
     // The admin table (page + REST API) at /admin/periodic-tasks.
     BeatAdminModule.forRootAsync({
       path: '/admin/periodic-tasks',
@@ -43,7 +47,7 @@ export const ADMIN_USER = { username: process.env.SAMPLE_ADMIN_USER ?? 'admin', 
       useFactory: (dataSource: DataSource, app: Celeriac) => ({ dataSource, app, auth: { basic: ADMIN_USER } }),
     }),
   ],
-  controllers: [ReportsController],
+  controllers: [ReportsController, HealthController],
   providers: [TextStatsService, ReportsTasks],
 })
 export class AppModule {}

@@ -15,6 +15,7 @@ async function bootstrap(): Promise<void> {
   console.log(`  curl -X POST ${url}/reports/batch -H 'content-type: application/json' -d '{"texts":["a b a","b c b","c a c"]}'`);
   console.log(`  curl -X POST ${url}/reports/export/sales`);
   console.log(`  curl ${url}/tasks/<taskId>`);
+  console.log(`  curl ${url}/health`);
   if (app.get(CeleriacLifecycle).beatService) console.log(`Beat sends the periodic tasks stored in ${BEAT_DB_URL} (the @Periodic ones are upserted there).`);
   console.log(`Admin table: ${url}/admin/periodic-tasks (user ${ADMIN_USER.username}, password ${process.env.SAMPLE_ADMIN_PASSWORD ? 'from SAMPLE_ADMIN_PASSWORD' : ADMIN_USER.password})`);
   console.log('Ctrl+C stops it (the worker drains first).');

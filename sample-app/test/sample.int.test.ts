@@ -3,61 +3,10 @@
  * app whose @Task methods run on the in-process worker. Drives it over HTTP as a user would, then
  * stops it with SIGTERM. Runs the build output (`npm test` builds first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { deleteKeys, killChildren, poll, startSample } from './sample-process';
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-/** Starts the built sample with `extraEnv` (CELERIAC_* and SAMPLE_ROLES from the outer env removed). */
-async function startSample(extraEnv: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
-  for (const key of Object.keys(env)) if (key.startsWith('CELERIAC_') || key === 'SAMPLE_ROLES') delete env[key];
-  // Each process its own in-memory beat database, unless the test gives one.
-  const child = spawn(process.execPath, [resolve(__dirname, '../dist/main.js')], { env: { ...env, CELERIAC_BEAT_DB_URL: 'sqlite::memory:', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const base = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sample did not start:\n${out}`)), 15_000);
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]!);
-      }
-    });
-  });
-  return { child, base, output: () => out };
-}
-
-/** Deletes this file's Redis keys (SCAN + UNLINK under its prefix, never FLUSHDB). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-}
-
-async function poll(url: string, done: (body: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  // The admin's URLs need the sample's admin credentials; the others ignore them.
-  const headers = url.includes('/admin/') ? { authorization: `Basic ${Buffer.from('admin:celeriac').toString('base64')}` } : undefined;
-  for (;;) {
-    const body = (await (await fetch(url, { headers })).json()) as Record<string, unknown>;
-    if (done(body)) return body;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${url}: last ${JSON.stringify(body)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+afterAll(killChildren);
 
 it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM', async () => {
   const { child, base, output } = await startSample({});
@@ -80,6 +29,11 @@ it('queues tasks over HTTP, runs them with DI and retries, and drains on SIGTERM
   expect(merged.result).toEqual({ words: 9, top: [['a', 3], ['b', 3], ['c', 3]] });
   const part = await poll(`${base}/tasks/${parts[0]!}`, (b) => b.state === 'SUCCESS');
   expect(part.result).toEqual({ words: 3, top: [['a', 2], ['b', 1]] });
+
+  // The terminus health check: the in-process worker is consuming.
+  const health = await fetch(`${base}/health`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toMatchObject({ status: 'ok', details: { celeriac: { status: 'up', lifecycle: 'running', roles: ['producer', 'worker', 'beat'] } } });
 
   const bad = await fetch(`${base}/reports/analyze`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text": 42}' });
   expect(bad.status).toBe(400);

@@ -2,11 +2,24 @@ import { Celeriac, ConfigError, loadConfig } from '@celeriac/core';
 import { DEFAULT_ENV_PREFIX } from './celeriac.constants';
 import { CELERIAC_ROLES, type CeleriacModuleOptions, type CeleriacRole } from './celeriac.module-definition';
 
+/** Roles imposed by the process that boots the Nest app (see forceRoles); undefined: from options/env. */
+let forcedRoles: readonly CeleriacRole[] | undefined;
+
+/**
+ * Imposes the roles of every CeleriacModule booted from now on, whatever its options or environment
+ * say: `celeriac worker --nest` runs the worker itself, so the module must not start a second one
+ * (producer, plus beat with -B), and a pool child must only produce. Undefined lifts it.
+ */
+export function forceRoles(roles: readonly CeleriacRole[] | undefined): void {
+  forcedRoles = roles ? [...roles] : undefined;
+}
+
 /**
  * The roles of the options, checked; when the options give none, `<envPrefix>ROLES` (e.g.
  * CELERIAC_ROLES=worker,beat), so one build runs as web, worker or beat per deployment.
  */
 export function resolveRoles(options: CeleriacModuleOptions): CeleriacRole[] {
+  if (forcedRoles) return [...forcedRoles];
   const { envPrefix = DEFAULT_ENV_PREFIX, env = process.env } = options;
   const variable = envPrefix === false ? undefined : `${envPrefix}ROLES`;
   const fromEnv = options.roles === undefined && variable ? env[variable] : undefined;

@@ -4,6 +4,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { createCeleriacApp } from './celeriac-app.factory';
 import { CELERIAC_APP, getTaskProxyToken } from './celeriac.constants';
 import { CeleriacExplorer } from './celeriac.explorer';
+import { CeleriacHealthIndicator } from './celeriac.health-indicator';
 import { CeleriacLifecycle } from './celeriac.lifecycle';
 import { CELERIAC_MODULE_OPTIONS, ConfigurableModuleClass, type CeleriacModuleOptions } from './celeriac.module-definition';
 import { TaskMetadataAccessor } from './task-metadata.accessor';
@@ -27,8 +28,8 @@ export class CeleriacFeatureModule {}
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [appProvider, TaskMetadataAccessor, CeleriacExplorer, CeleriacLifecycle],
-  exports: [CELERIAC_APP, CeleriacExplorer, CeleriacLifecycle],
+  providers: [appProvider, TaskMetadataAccessor, CeleriacExplorer, CeleriacLifecycle, CeleriacHealthIndicator],
+  exports: [CELERIAC_APP, CeleriacExplorer, CeleriacLifecycle, CeleriacHealthIndicator],
 })
 export class CeleriacModule extends ConfigurableModuleClass {
   /**

@@ -12,9 +12,11 @@ export {
   type BeatSchedulerFactory,
 } from './celeriac.module-definition';
 export { CELERIAC_APP, TASK_METADATA, PERIODIC_METADATA, DEFAULT_ENV_PREFIX, getTaskProxyToken } from './celeriac.constants';
-export { createCeleriacApp } from './celeriac-app.factory';
+export { createCeleriacApp, forceRoles } from './celeriac-app.factory';
+export { loadNestContext, loadNestContextForPool, type LoadedNestContext, type NestContextLoadOptions } from './cli/nest-context.loader';
 export { CeleriacExplorer, type DiscoveredTask, type PeriodicDefinition } from './celeriac.explorer';
 export { CeleriacLifecycle } from './celeriac.lifecycle';
+export { CeleriacHealthIndicator, type CeleriacHealthResult } from './celeriac.health-indicator';
 export { TaskMetadataAccessor } from './task-metadata.accessor';
 export { createTaskProxy, type TaskProxy } from './task-proxy.factory';
 export { Task, defaultTaskName, type TaskMetadata } from './decorators/task.decorator';
