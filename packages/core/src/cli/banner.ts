@@ -12,7 +12,7 @@
  * .> transport:   redis://:***@localhost:6379/0
  * .> results:     redis://:***@localhost:6379/0
  * .> concurrency: 8 (async)
- * .> task events: OFF (not supported yet)
+ * .> task events: OFF (enable -E to monitor tasks in this worker)
  *
  * [queues]
  * .> celery           exchange=celery(direct) key=celery
@@ -36,6 +36,8 @@ export interface BannerInfo {
   version: string;
   /** App name (conf.main) and where it was loaded from. */
   app: string;
+  /** Task events sent (-E, workerSendTaskEvents). */
+  taskEvents?: boolean;
   brokerUrl: string;
   /** undefined: results disabled. */
   resultBackend: string | undefined;
@@ -91,7 +93,7 @@ export function formatBanner(info: BannerInfo): string {
     `.> transport:   ${maskUrl(info.brokerUrl)}`,
     `.> results:     ${info.resultBackend ? maskUrl(info.resultBackend) : 'disabled://'}`,
     `.> concurrency: ${info.concurrency} (${info.pool ?? 'async'})`,
-    '.> task events: OFF (not supported yet)',
+    `.> task events: ${info.taskEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,
     '',
     '[queues]',
     ...info.queues.map((q) => `.> ${q.name.padEnd(16)} exchange=${q.exchange}(${q.exchangeType}) key=${q.routingKey}`),

@@ -197,6 +197,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     });
   }
 
+  /** Whether this worker sends task events (-E, workerSendTaskEvents); remote enable_events may change it later. */
+  get sendsTaskEvents(): boolean {
+    return this.options.taskEvents ?? this.app.conf.workerSendTaskEvents;
+  }
+
   /** Tasks running now. */
   get active(): number {
     return this.slots.running;

@@ -52,7 +52,7 @@ describe('formatBanner', () => {
       '.> transport:   redis://:***@redis.internal:6379/0',
       '.> results:     redis://user:***@redis.internal:6379/1',
       '.> concurrency: 4 (async)',
-      '.> task events: OFF (not supported yet)',
+      '.> task events: OFF (enable -E to monitor tasks in this worker)',
       '',
       '[queues]',
       '.> celery           exchange=celery(direct) key=celery',
@@ -64,6 +64,10 @@ describe('formatBanner', () => {
       '',
       '',
     ]);
+  });
+
+  it('says ON when the worker sends task events (-E)', () => {
+    expect(formatBanner({ ...info, taskEvents: true })).toContain('\n.> task events: ON\n');
   });
 
   it('never prints a password', () => {
