@@ -90,3 +90,17 @@ it('celeriac beat --nest runs the module\'s database scheduler: an admin edit ma
   await stop(web);
   expect(beat.output()).not.toMatch(/"level":(50|60)|Unhandled/);
 }, 60_000);
+
+it.each(['threads', 'processes'])('with -P %s every child boots the Nest app and runs its tasks with DI', async (pool) => {
+  const worker = startProcess([CLI, 'worker', '--nest', 'sample-app/dist/app.module.js:AppModule', '-P', pool, '-c', '2', '-n', `nest-${pool}@%h`, '-l', 'info'], { ...redisEnv }, ROOT);
+  await worker.waitFor(new RegExp(`nest-${pool}@\\S+ ready\\.`), 30_000);
+  expect(worker.output()).toContain(`.> concurrency: 2 (${pool})`);
+  const web = await startSample({ ...redisEnv, SAMPLE_ROLES: 'producer' });
+  // a chord: the parts and the merge run in the children, each task through its provider (TextStatsService injected)
+  const batch = await fetch(`${web.base}/reports/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['a b a', 'b c b', 'c a c'] }) });
+  const { taskId } = (await batch.json()) as { taskId: string };
+  expect((await poll(`${web.base}/tasks/${taskId}`, (b) => b.state === 'SUCCESS', 20_000)).result).toEqual({ words: 9, top: [['a', 3], ['b', 3], ['c', 3]] });
+  expect(await stop(worker)).toBe(0);
+  await stop(web);
+  expect(worker.output()).not.toMatch(/"level":(50|60)|Unhandled|NotRegistered/);
+}, 60_000);
