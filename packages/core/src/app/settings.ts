@@ -68,7 +68,7 @@ export interface BrokerTransportOptions {
   visibilityTimeout?: number;
   /** Prepended to every Redis key and channel (Kombu's `global_keyprefix`). */
   globalKeyprefix?: string;
-  /** RabbitMQ: seconds between checks that each consumer still receives while messages wait (0 disables). @defaultValue 5 */
+  /** Seconds between checks that each consumer still receives while messages wait (RabbitMQ and Redis; 0 disables). @defaultValue 5 */
   consumerWatchdogInterval?: number;
 }
 
@@ -158,7 +158,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 export const SETTINGS: { readonly [K in keyof CeleriacSettings]: SettingSpec } = {
   main: { celeryName: 'main', kind: 'string', default: undefined, doc: 'App name; the prefix of auto-generated task names.' },
   brokerUrl: { celeryName: 'broker_url', kind: 'string', default: 'memory://', doc: 'Broker URL: redis://, rediss://, amqp://, amqps://, memory://.' },
-  brokerTransportOptions: { celeryName: 'broker_transport_options', kind: 'json', default: {}, doc: 'Transport options: visibilityTimeout (s), globalKeyprefix (Redis); consumerWatchdogInterval (s, RabbitMQ).' },
+  brokerTransportOptions: { celeryName: 'broker_transport_options', kind: 'json', default: {}, doc: 'Transport options: visibilityTimeout (s), globalKeyprefix (Redis); consumerWatchdogInterval (s, 5; 0 disables).' },
   brokerConnectionTimeout: { celeryName: 'broker_connection_timeout', kind: 'number', default: 4, min: 0, doc: 'Seconds to wait for a broker connection.' },
   brokerHeartbeat: { celeryName: 'broker_heartbeat', kind: 'number', default: 120, min: 0, doc: 'AMQP heartbeat in seconds (0 disables); a heartbeat in the URL wins.' },
   resultBackend: { celeryName: 'result_backend', kind: 'string', default: undefined, doc: 'Result backend URL: redis://, rediss://, memory://; unset disables results.' },

@@ -19,6 +19,7 @@ export function resolveBroker(conf: CeleriacSettings): Broker {
         keyPrefix: conf.brokerTransportOptions.globalKeyprefix,
         visibilityTimeout: conf.brokerTransportOptions.visibilityTimeout,
         connectionTimeout: conf.brokerConnectionTimeout,
+        consumerWatchdogInterval: conf.brokerTransportOptions.consumerWatchdogInterval,
       });
     case 'amqp':
     case 'amqps':

@@ -3,7 +3,7 @@
  * BRPOP) and its fanout queues (redis-fanout.ts, PSUBSCRIBE): a delivery holds a slot until its
  * handler call settles.
  */
-import type { Delivery, DeliveryHandler } from '../broker';
+import type { ConsumerRecovery, Delivery, DeliveryHandler } from '../broker';
 
 export class ConsumeWindow {
   /** Handler calls not settled yet. */
@@ -15,6 +15,8 @@ export class ConsumeWindow {
     private readonly handler: DeliveryHandler,
     prefetch: number,
     readonly onError?: (error: unknown) => void,
+    /** Told when a stalled list consumer was rebuilt and receives again (redis-consumer-watchdog.ts). */
+    readonly onRecover?: (event: ConsumerRecovery) => void,
   ) {
     this.prefetch = Math.max(1, prefetch);
   }

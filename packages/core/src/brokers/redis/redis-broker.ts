@@ -61,6 +61,11 @@ export interface RedisBrokerOptions {
   connectionTimeout?: number;
   /** Most messages taken per fetch. @defaultValue 100 */
   batchSize?: number;
+  /**
+   * Seconds between watchdog rounds: a list consumer that made no progress for a BRPOP timeout plus
+   * one round while its queues have messages gets a new connection. 0 disables it. @defaultValue 5
+   */
+  consumerWatchdogInterval?: number;
 }
 
 /** How often consumers run restoreVisible (Kombu's worker: every 10 s). */
@@ -103,6 +108,8 @@ export class RedisBroker implements Broker {
     if (!(visibility > 0)) throw new ConfigError('visibilityTimeout', `visibilityTimeout must be a positive number of seconds, got ${visibility}.`);
     const batch = options.batchSize ?? 100;
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError('batchSize', `batchSize must be a positive integer, got ${batch}.`);
+    const watchdog = options.consumerWatchdogInterval ?? 5;
+    if (!(watchdog >= 0)) throw new ConfigError('consumerWatchdogInterval', `consumerWatchdogInterval must be a number of seconds >= 0, got ${watchdog}.`);
     const timeout = options.connectionTimeout ?? 4;
     if (!(timeout >= 0)) throw new ConfigError('connectionTimeout', `connectionTimeout must be a number of seconds >= 0, got ${timeout}.`);
     this.keys = new KombuKeys(options.keyPrefix ?? '');
@@ -119,6 +126,7 @@ export class RedisBroker implements Broker {
       keys: this.keys,
       acks: this.acks,
       batchSize: batch,
+      watchdogMs: Math.round(watchdog * 1000),
       delayedAdded: (delayMs) => this.delayed.wakeIn(delayMs),
       restoreIfDue: () => {
         if (Date.now() - this.lastRestoreAt < RESTORE_INTERVAL_MS) return undefined;
@@ -253,7 +261,7 @@ export class RedisBroker implements Broker {
     if (!queues.length) throw new BrokerError('consume() needs at least one queue.');
     this.clients.ensureUsable();
     const unique = [...new Set(queues)];
-    const window = new ConsumeWindow(handler, options.prefetch, options.onError);
+    const window = new ConsumeWindow(handler, options.prefetch, options.onError, options.onRecover);
     const fanout = unique.filter((q) => this.fanoutQueues.has(q)).map((q) => ({ queue: q, pattern: this.fanoutQueues.get(q)! }));
     const lists = unique.filter((q) => !this.fanoutQueues.has(q));
     const parts: Array<{ cancel(): Promise<void>; status(): ConsumerStatus }> = [];

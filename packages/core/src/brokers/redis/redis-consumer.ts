@@ -21,6 +21,7 @@ import type { DecodedEnvelope, KombuKeys } from './keys';
 import type { AckBatcher } from './redis-acks';
 import type { ConsumeWindow } from './consume-window';
 import { quit, type RedisClients } from './redis-connection';
+import { RedisConsumerWatchdog, type WatchedConsumer } from './redis-consumer-watchdog';
 
 /** What a list consumer uses of its broker. */
 export interface ListConsumerContext {
@@ -29,6 +30,8 @@ export interface ListConsumerContext {
   readonly acks: AckBatcher;
   /** Most messages taken per fetch. */
   readonly batchSize: number;
+  /** Watchdog rounds (redis-consumer-watchdog.ts); 0 disables it. */
+  readonly watchdogMs: number;
   /** Called after a delivery was deferred into the delayed set, due in `delayMs`. */
   delayedAdded(delayMs: number): void;
   /** Kombu's `restore_visible` when its turn has come (every 10 s per broker), else undefined. */
@@ -58,6 +61,9 @@ export class RedisListConsumer {
   private cancelling?: Promise<void>;
   /** The last fetch's error while it keeps failing (Redis unreachable), for status(). */
   private failing: Error | null = null;
+  /** Date.now() of the loop's last turn, for the watchdog. */
+  lastProgressAt = Date.now();
+  private watchdog: RedisConsumerWatchdog | undefined;
 
   private constructor(
     private readonly ctx: ListConsumerContext,
@@ -90,7 +96,31 @@ export class RedisListConsumer {
     blocking.on('ready', c.wakeIfFailing);
     ctx.clients.cmd.on('ready', c.wakeIfFailing);
     c.loop = c.consumeLoop();
+    c.watchdog = new RedisConsumerWatchdog(c.watched(), ctx.watchdogMs, { onError: window.onError, onRecover: window.onRecover });
+    c.watchdog.start();
     return c;
+  }
+
+  /** The watchdog's view of this consumer. */
+  private watched(): WatchedConsumer {
+    const self = this;
+    return {
+      queues: this.queues,
+      get lastProgressAt() {
+        return self.lastProgressAt;
+      },
+      get resting() {
+        return self.cancelled || self.failing !== null || self.window.inFlight >= self.window.prefetch;
+      },
+      waitingMessages: async () => {
+        const cmd = self.ctx.clients.cmd;
+        const lengths = await Promise.all(self.keys.map((k) => cmd.llen(k)));
+        return lengths.reduce((a, b) => a + b, 0);
+      },
+      // Reconnects the blocking connection: the stuck BRPOP is sent again on the new one (ioredis
+      // resends unfulfilled commands) or fails into the loop's retry.
+      rebuild: () => self.blocking.disconnect(true),
+    };
   }
 
   private readonly wakeIfFailing = (): void => {
@@ -113,6 +143,7 @@ export class RedisListConsumer {
   cancel(): Promise<void> {
     this.cancelling ??= (async () => {
       this.cancelled = true;
+      this.watchdog?.stop();
       const wake = this.wake;
       this.wake = null;
       wake?.();
@@ -127,6 +158,8 @@ export class RedisListConsumer {
         await Promise.race([this.loop, new Promise((r) => (timer = setTimeout(r, 25)))]);
         clearTimeout(timer);
       }
+      // Still waiting on a connection that does not answer (UNBLOCK did not reach it): cut it.
+      if (!done) this.blocking.disconnect();
       await this.loop;
       this.ctx.clients.cmd.off('ready', this.wakeIfFailing);
       await quit(this.blocking);
@@ -144,6 +177,7 @@ export class RedisListConsumer {
         if (!ahead) {
           if (w.inFlight >= w.prefetch) {
             await new Promise<void>((resolve) => (this.wake = resolve));
+            this.lastProgressAt = Date.now(); // a full window is no stall: the clock restarts with room
             // let every handler finishing in this turn free its slot: one larger fetch, not many small ones
             await new Promise<void>((resolve) => setImmediate(resolve));
             continue;
@@ -153,6 +187,7 @@ export class RedisListConsumer {
           ahead = this.fetch(Math.min(w.free, this.ctx.batchSize));
         }
         const batch = await ahead.finally(() => (ahead = null));
+        this.lastProgressAt = Date.now();
         if (batch.length) {
           const last = batch[batch.length - 1]!;
           if (this.queues.length > 1) this.rotate(this.listQueue.get(last.key)!);
@@ -164,6 +199,7 @@ export class RedisListConsumer {
         } else if (!this.cancelled) {
           this.blocked = true;
           const res = await this.blocking.brpop(...this.keys, BRPOP_TIMEOUT).finally(() => (this.blocked = false));
+          this.lastProgressAt = Date.now();
           if (res) batch.push(this.record(res[0], res[1]));
         }
         if (this.cancelled) {
@@ -176,6 +212,7 @@ export class RedisListConsumer {
         for (const item of batch) this.deliver(item);
       } catch (err) {
         if (this.cancelled) break;
+        this.lastProgressAt = Date.now();
         const wrapped = this.ctx.clients.wrap(err);
         this.failing = wrapped instanceof Error ? wrapped : new Error(String(wrapped));
         w.onError?.(wrapped);
