@@ -13,9 +13,9 @@ import { BRPOP_TIMEOUT } from './keys';
 export interface WatchedConsumer {
   readonly queues: readonly string[];
   /** Date.now() of the loop's last turn (a fetch or BRPOP that came back, with or without messages). */
-  readonly lastProgressAt: number;
+  lastProgressAt(): number;
   /** True while progress is not expected: cancelled, backing off after an error, or the window is full. */
-  readonly resting: boolean;
+  resting(): boolean;
   /** Messages waiting in its queues (all priority lists). */
   waitingMessages(): Promise<number>;
   /** Replaces the blocking connection; the loop resumes on the new one. */
@@ -55,18 +55,18 @@ export class RedisConsumerWatchdog {
 
   /** Stalled when the loop has not come round for a BRPOP timeout plus one interval. */
   private get stalledForMs(): number {
-    const idle = Date.now() - this.consumer.lastProgressAt;
+    const idle = Date.now() - this.consumer.lastProgressAt();
     return idle > BRPOP_TIMEOUT * 1000 + this.intervalMs ? idle : 0;
   }
 
   private async round(): Promise<void> {
     if (this.checking) return;
     const c = this.consumer;
-    if (this.rebuiltAt !== undefined && Date.now() - c.lastProgressAt < this.intervalMs) {
+    if (this.rebuiltAt !== undefined && Date.now() - c.lastProgressAt() < this.intervalMs) {
       this.hooks.onRecover?.({ kind: 'rebuilt', queues: c.queues, message: `consuming ${c.queues.join(', ')} on a new connection`, downMs: Date.now() - this.rebuiltAt });
       this.rebuiltAt = undefined;
     }
-    if (c.resting) return;
+    if (c.resting()) return;
     const stalled = this.stalledForMs;
     if (!stalled) return;
     this.checking = true;
@@ -78,7 +78,7 @@ export class RedisConsumerWatchdog {
         waiting = -1;
         this.hooks.onError?.(new BrokerError(`The consumer of ${c.queues.join(', ')} made no progress for ${Math.round(stalled / 1000)} s and Redis did not answer a queue-length probe (${(err as Error).message}): rebuilding its connection.`, { cause: err }));
       }
-      if (waiting === 0 || c.resting || !this.stalledForMs) return;
+      if (waiting === 0 || c.resting() || !this.stalledForMs) return;
       if (waiting > 0) {
         this.hooks.onError?.(new BrokerError(`The consumer of ${c.queues.join(', ')} on Redis stopped receiving (no progress for ${Math.round(stalled / 1000)} s while ${waiting} message(s) wait): rebuilding its connection.`));
       }

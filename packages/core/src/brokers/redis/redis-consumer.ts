@@ -103,23 +103,17 @@ export class RedisListConsumer {
 
   /** The watchdog's view of this consumer. */
   private watched(): WatchedConsumer {
-    const self = this;
     return {
       queues: this.queues,
-      get lastProgressAt() {
-        return self.lastProgressAt;
-      },
-      get resting() {
-        return self.cancelled || self.failing !== null || self.window.inFlight >= self.window.prefetch;
-      },
+      lastProgressAt: () => this.lastProgressAt,
+      resting: () => this.cancelled || this.failing !== null || this.window.inFlight >= this.window.prefetch,
       waitingMessages: async () => {
-        const cmd = self.ctx.clients.cmd;
-        const lengths = await Promise.all(self.keys.map((k) => cmd.llen(k)));
+        const cmd = this.ctx.clients.cmd;
+        const lengths = await Promise.all(this.keys.map((k) => cmd.llen(k)));
         return lengths.reduce((a, b) => a + b, 0);
       },
-      // Reconnects the blocking connection: the stuck BRPOP is sent again on the new one (ioredis
-      // resends unfulfilled commands) or fails into the loop's retry.
-      rebuild: () => self.blocking.disconnect(true),
+      // Reconnects the blocking connection: the stuck BRPOP fails into the loop's retry.
+      rebuild: () => this.blocking.disconnect(true),
     };
   }
 
