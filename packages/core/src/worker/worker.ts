@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { hostname as osHostname } from 'node:os';
 import type { Celeriac } from '../app/celeriac';
 import type { Delivery, Subscription } from '../brokers/broker';
 import { ConfigError, NotRegisteredError, TaskRevokedError, toError } from '../errors';
@@ -32,70 +31,11 @@ import { buildRequest } from './request';
 import { Slots } from './slots';
 import { Autoscaler } from './pools/autoscaler';
 import { createPool } from './pools/create-pool';
-import type { AppSource, AutoscaleOptions, Pool, PoolKind } from './pools/pool';
+import type { Pool } from './pools/pool';
 import { describeHealth, type WorkerHealth, type WorkerLifecycle } from './worker-health';
+import { expandHostname, type WorkerEventMap, type WorkerOptions } from './worker-options';
 
-export interface WorkerOptions {
-  /** Queues to consume (-Q). @defaultValue [taskDefaultQueue] */
-  queues?: readonly string[];
-  /** Queues not to consume (-X). */
-  excludeQueues?: readonly string[];
-  /** Tasks at once (-c). @defaultValue workerConcurrency */
-  concurrency?: number;
-  /** @defaultValue workerPrefetchMultiplier */
-  prefetchMultiplier?: number;
-  /** Node name; %h = host, %n = name part of host, %d = domain. @defaultValue celeriac@%h */
-  hostname?: string;
-  /** Seconds a warm shutdown waits for running tasks. @defaultValue workerShutdownTimeout */
-  shutdownTimeout?: number;
-  /** Where ETA tasks wait. @defaultValue in-memory timers */
-  etaScheduler?: EtaScheduler;
-  /** Answer remote control (ping, revoke, inspect...) on `<hostname>.celery.pidbox`. @defaultValue true */
-  remoteControl?: boolean;
-  /** Send worker-online, worker-heartbeat and worker-offline events (false: Celery's --without-heartbeat). @defaultValue true */
-  heartbeat?: boolean;
-  /** Seconds between worker-heartbeat events (--heartbeat-interval). @defaultValue 2 */
-  heartbeatInterval?: number;
-  /** Send task events (-E). @defaultValue workerSendTaskEvents */
-  taskEvents?: boolean;
-  /** File that keeps revoked task ids across restarts (Celery's --statedb). */
-  stateDb?: string;
-  /**
-   * Seconds of ETA this worker holds a message for (unacked) at most. A later ETA goes back to a
-   * broker that can delay by itself (RabbitMQ: delay levels; Redis: `celeriac.delayed`), so no message
-   * outlives RabbitMQ's consumer_timeout (30 min) or Redis's visibility timeout in a worker. Capped at
-   * half the broker's `maxHoldSeconds` (Redis: the visibility timeout). @defaultValue 300
-   */
-  etaHoldLimit?: number;
-  /**
-   * Reserve a message only when a slot is free (Celery's --disable-prefetch, for long tasks): the
-   * prefetch window is the concurrency, and a held ETA or rate-limited task that becomes due goes
-   * back to the queue, to be reserved again by whichever worker has a free slot. @defaultValue workerDisablePrefetch
-   */
-  disablePrefetch?: boolean;
-  /** Where tasks run (-P): 'async' (event loop), 'threads' (worker_threads), 'processes' (child processes). @defaultValue workerPool */
-  pool?: PoolKind;
-  /** How each pool thread/process builds the app; required by the threads and processes pools. */
-  appSource?: AppSource;
-  /** Threads/processes: replace a child after this many tasks. @defaultValue workerMaxTasksPerChild */
-  maxTasksPerChild?: number;
-  /** Threads/processes: replace a child after a task leaves it above this many KiB. @defaultValue workerMaxMemoryPerChild */
-  maxMemoryPerChild?: number;
-  /** Grow the pool toward max while tasks wait, shrink toward min when idle (--autoscale max,min); overrides concurrency. */
-  autoscale?: AutoscaleOptions;
-}
-
-/** Events a worker emits (also the basis of Celery task events). */
-export interface WorkerEventMap {
-  'task-received': [{ id: string; name: string; message: TaskMessage }];
-  'task-started': [{ id: string; name: string }];
-  'task-succeeded': [{ id: string; name: string; result: unknown; runtimeMs: number }];
-  'task-failed': [{ id: string; name: string; error: unknown }];
-  'task-retried': [{ id: string; name: string; error: unknown; eta: Date }];
-  'task-revoked': [{ id: string; name: string; expired: boolean; terminated?: boolean }];
-  'task-rejected': [{ id: string | null; name: string | null; reason: string; requeue: boolean }];
-  error: [unknown];
-}
+export { expandHostname, type WorkerEventMap, type WorkerOptions } from './worker-options';
 
 /** Over workerEtaTaskLimit, an ETA due sooner than this is held (its prefetch slot kept), not deferred. */
 const ETA_DEFER_MIN_MS = 1000;
@@ -105,11 +45,6 @@ const READMIT_MS = 60_000;
 
 type Held = { delivery: Delivery; message: TaskMessage; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
 
-export function expandHostname(template: string): string {
-  const host = osHostname();
-  const [name, ...domain] = host.split('.');
-  return template.replace(/%h/g, host).replace(/%n/g, name ?? host).replace(/%d/g, domain.join('.'));
-}
 
 export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarget {
   readonly hostname: string;
