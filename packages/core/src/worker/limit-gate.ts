@@ -48,6 +48,11 @@ export class LimitGate {
     return this.local.reserve(name);
   }
 
+  /** Whether the task has a global limit (then globalWait costs a Redis round trip). */
+  hasGlobal(task: AnyTask): boolean {
+    return this.globalRate(task) !== null;
+  }
+
   /** Takes the task's global slot (one Redis round trip when it has a global limit): 0 or the wait in ms. */
   async globalWait(task: AnyTask): Promise<number> {
     const rate = this.globalRate(task);

@@ -234,7 +234,8 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       return;
     }
     // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
-    const limitWait = await this.limitWait(task, message);
+    const pendingWait = this.limitWait(task, message);
+    const limitWait = typeof pendingWait === 'number' ? pendingWait : await pendingWait;
     const due = limitWait > 0 ? new Date(Date.now() + limitWait) : message.eta;
     if (due && due.getTime() > Date.now()) {
       // workerEtaTaskLimit reached (counted here, after the await above, so a burst sees its own holds):
@@ -260,7 +261,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         releaseSlot();
         // An ETA task takes its rate-limit slots when it becomes due.
         if (limitWait > 0) return fire();
-        this.limitWait(task, null).then((wait) => {
+        Promise.resolve(this.limitWait(task, null)).then((wait) => {
           if (!this.held.has(held) || held.state !== 'eta') return; // revoked or given back meanwhile
           if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
           else fire();
@@ -375,11 +376,13 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
    * Ms a task must wait for its rate limits (0: none): it takes its per-worker and global slots now
    * and waits for the later; a future ETA takes them when due. A task given back when due (disablePrefetch) took them already.
    */
-  private async limitWait(task: AnyTask, message: TaskMessage | null): Promise<number> {
+  private limitWait(task: AnyTask, message: TaskMessage | null): number | Promise<number> {
     if (message?.eta && message.eta.getTime() > Date.now()) return 0;
     if (message && this.readmitted.delete(message.id)) return 0;
     const local = this.limits.localWait(task);
-    return Math.max(local, await this.limits.globalWait(task));
+    // Synchronous unless a global limit needs Redis: no extra await per message on the hot path.
+    if (!this.limits.hasGlobal(task)) return local;
+    return this.limits.globalWait(task).then((global) => Math.max(local, global));
   }
 
   /**
