@@ -40,7 +40,9 @@ async function eventually(assertion: () => Promise<void>, timeout = WAIT): Promi
 }
 
 const visible = (locator: Locator) => locator.waitFor({ state: 'visible', timeout: WAIT });
-const attributes = async (locator: Locator, name: string) => Promise.all((await locator.all()).map((one) => one.getAttribute(name)));
+// Read in one step in the page: rows re-rendered between listing and reading (a search typed key by key)
+// would otherwise leave a locator waiting for a row that is gone.
+const attributes = (locator: Locator, name: string): Promise<Array<string | null>> => locator.evaluateAll((rows, attr) => rows.map((row) => row.getAttribute(attr)), name);
 
 describe('admin page in Chromium', () => {
   let db: TestDatabase;

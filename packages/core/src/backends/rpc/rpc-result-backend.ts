@@ -71,7 +71,8 @@ export class RpcResultBackend implements ResultBackend {
       noDelay: true,
       recovery: {
         initialDelay: 100,
-        maxDelay: 5000,
+        // as the broker's reconnect: results sent while the reply queue is gone are lost (rpc semantics)
+        maxDelay: 2000,
         initialMaxRetries: 2,
         maxRetries: Infinity,
         // After every (re)connect: a fresh channel, the reply queue declared again, consumed again.
