@@ -6,24 +6,22 @@
  * Per message: decode (malformed or unaccepted content: logged, FAILURE stored when the id is known,
  * rejected without requeue) → look up the task (unknown: NotRegistered FAILURE, rejected) → expired?
  * (REVOKED, acked) → ETA? (held until due) → wait for a slot → ack (unless acksLate) → run → ack late.
+ * What happens to the messages that will not run is in refusals.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Celeriac } from '../app/celeriac';
 import type { Delivery, Subscription } from '../brokers/broker';
-import { ConfigError, NotRegisteredError, TaskRevokedError, toError } from '../errors';
-import { toExceptionDict } from '../protocol/exception-codec';
+import { ConfigError } from '../errors';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
-import { dateDoneNow } from '../protocol/result-meta';
-import { FAILURE, REVOKED } from '../result/states';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
-import { hasWorkflow } from '../canvas/workflow';
 import { WorkerMailbox, type ControlTarget } from '../control/worker-mailbox';
 import { formatWireDate } from '../protocol/dates';
 import { EventDispatcher } from '../events/event-dispatcher';
 import { WorkerEvents } from '../events/worker-events';
 import { Executor } from './executor';
+import { Refusals } from './refusals';
 import { LimitGate } from './limit-gate';
 import { RateLimiter, parseRateLimit } from './rate-limit';
 import { RevokedTasks } from './revoked-tasks';
@@ -56,6 +54,8 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   readonly pool: Pool;
   private readonly autoscaler: Autoscaler | undefined;
   private readonly executor: Executor;
+  /** Messages that will not run: invalid, unknown task, revoked or expired. */
+  private readonly refusals: Refusals;
   private readonly eta: EtaScheduler;
   private readonly held = new Set<Held>();
   private subscription: Subscription | undefined;
@@ -96,6 +96,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     this.prefetch = this.disablePrefetch ? this.concurrency : this.concurrency * Math.max(1, Math.floor(options.prefetchMultiplier ?? conf.workerPrefetchMultiplier));
     this.limits = new LimitGate(conf, app.logger, this.rateLimiter);
     this.executor = new Executor(app, this.hostname);
+    this.refusals = new Refusals(this, this.executor);
     const scale = options.autoscale;
     this.autoscaler = scale
       ? new Autoscaler(scale, () => this.slots.running + this.slots.waiting, (size) => {
@@ -201,27 +202,20 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     try {
       message = decodeTaskMessage(delivery.message, app.conf.acceptContent);
     } catch (err) {
-      await this.rejectInvalid(delivery, err);
+      await this.refusals.rejectInvalid(delivery, err);
       return;
     }
     const task = app.tasks.get(message.task);
     if (!task) {
-      const error = new NotRegisteredError(message.task);
-      app.logger.error({ task: message.task, id: message.id }, `Received unregistered task of type "${message.task}". The message has been rejected. ${error.message}`);
-      await this.executor.store({ ...this.executor.meta(message, FAILURE, toExceptionDict(error), null, delivery.info), traceback: null }, false).catch((e: unknown) => app.logger.error({ err: e }, 'Could not store NotRegistered failure'));
-      await this.failFollowUps(message, delivery, error, FAILURE);
-      await delivery.reject({ requeue: false });
-      if (app.signals.has('taskUnknown')) app.signals.emit('taskUnknown', { name: message.task, id: message.id, message: delivery.message, exc: error });
-      this.emit('task-rejected', { id: message.id, name: message.task, reason: 'not registered', requeue: false });
-      this.emit('task-failed', { id: message.id, name: message.task, error });
+      await this.refusals.rejectUnknown(delivery, message);
       return;
     }
     if (this.revoked.has(message.id)) {
-      await this.revokeMessage(delivery, message, 'revoked');
+      await this.refusals.revoke(delivery, message, 'revoked');
       return;
     }
     if (message.expires && message.expires.getTime() <= Date.now()) {
-      await this.revokeMessage(delivery, message, 'expired');
+      await this.refusals.revoke(delivery, message, 'expired');
       return;
     }
     if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
@@ -296,11 +290,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
         return;
       }
       if (this.revoked.has(message.id)) {
-        await this.revokeMessage(delivery, message, 'revoked');
+        await this.refusals.revoke(delivery, message, 'revoked');
         return;
       }
       if (message.expires && message.expires.getTime() <= Date.now()) {
-        await this.revokeMessage(delivery, message, 'expired');
+        await this.refusals.revoke(delivery, message, 'expired');
         return;
       }
       const acksLate = task.options.acksLate ?? app.conf.taskAcksLate;
@@ -440,30 +434,9 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
   }
 
-  /** A task that will not run still reports to its chord and fails its chain, so nothing waits forever. */
-  private async failFollowUps(message: TaskMessage, delivery: Delivery, error: Error, state: string): Promise<void> {
-    if (!hasWorkflow(message)) return;
-    await this.app
-      .workflow()
-      .afterFailure(message, buildRequest(message, this.hostname, delivery.info, false), error, null, state)
-      .catch((err: unknown) => this.app.logger.error({ err, id: message.id }, `Could not run the failure follow-ups of ${message.task}[${message.id}]`));
-  }
 
-  /** Stores REVOKED for a message that will not run (revoked or expired), acks it, fails its chord/chain. */
-  private async revokeMessage(delivery: Delivery, message: TaskMessage, reason: 'expired' | 'revoked'): Promise<void> {
-    const app = this.app;
-    app.logger.warn({ task: message.task, id: message.id }, `Skipping revoked task: ${message.task}[${message.id}] (${reason})`);
-    const task = app.tasks.get(message.task);
-    const ignore = message.ignoreResult || (task?.options.ignoreResult ?? app.conf.taskIgnoreResult);
-    const error = new TaskRevokedError(reason);
-    await this.executor.store(this.executor.meta(message, REVOKED, toExceptionDict(error), null, delivery.info), ignore && !app.conf.taskStoreErrorsEvenIfIgnored);
-    await this.failFollowUps(message, delivery, error, REVOKED);
-    await delivery.ack();
-    if (app.signals.has('taskRevoked')) {
-      app.signals.emit('taskRevoked', { taskId: message.id, task, request: buildRequest(message, this.hostname, delivery.info, false), terminated: false, signum: null, expired: reason === 'expired' });
-    }
-    this.emit('task-revoked', { id: message.id, name: message.task, expired: reason === 'expired' });
-  }
+
+
 
   /** Celery events: heartbeats (unless heartbeat: false) and, when enabled, task events (events/worker-events.ts). */
   private startEvents(): void {
@@ -506,7 +479,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
       if (held.state !== 'eta') continue;
       held.cancelEta?.();
       this.held.delete(held);
-      await this.revokeMessage(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
+      await this.refusals.revoke(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
     }
     this.notifyIfIdle();
   }
@@ -566,35 +539,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     void this.close();
   }
 
-  private async rejectInvalid(delivery: Delivery, err: unknown): Promise<void> {
-    const app = this.app;
-    const headers = delivery.message.headers ?? {};
-    const id = typeof headers.id === 'string' ? headers.id : null;
-    const name = typeof headers.task === 'string' ? headers.task : null;
-    const error = toError(err);
-    app.logger.error(
-      { err: error, id, task: name, contentType: delivery.message.contentType, queue: delivery.info.queue, deliveryTag: delivery.info.deliveryTag },
-      `Rejecting invalid message${id ? ` ${name}[${id}]` : ''} from queue "${delivery.info.queue}": ${error.message}`,
-    );
-    if (id) {
-      await app
-        .backendOrNull()
-        ?.storeResult({
-          taskId: id,
-          status: FAILURE,
-          result: toExceptionDict(error),
-          traceback: error.stack ?? null,
-          children: [],
-          dateDone: dateDoneNow(),
-          replyTo: delivery.message.properties.replyTo ?? null,
-          correlationId: delivery.message.properties.correlationId ?? id,
-        })
-        .catch((e: unknown) => app.logger.error({ err: e }, 'Could not store the failure of an invalid message'));
-    }
-    await delivery.reject({ requeue: false });
-    if (app.signals.has('taskRejected')) app.signals.emit('taskRejected', { message: delivery.message, exc: error });
-    this.emit('task-rejected', { id, name, reason: error.message, requeue: false });
-  }
+
 
   /** Wakes whenIdle() callers once nothing is held. */
   private notifyIfIdle(): void {
