@@ -8,7 +8,7 @@
 import { loadavg } from 'node:os';
 import { NotRegisteredError, toError } from '../errors';
 import { toExceptionDict } from '../protocol/exception-codec';
-import { formatWireDate } from '../protocol/dates';
+import { taskMessageFields } from './task-sent';
 import { pythonRepr, saferepr } from '../protocol/repr';
 import type { Worker, WorkerEventMap } from '../worker/worker';
 import type { EventDispatcher } from './event-dispatcher';
@@ -97,18 +97,7 @@ export class WorkerEvents {
     if (this.listeners) return false;
     const d = this.dispatcher;
     this.listeners = {
-      'task-received': ({ message: m }) =>
-        d.send('task-received', {
-          uuid: m.id,
-          name: m.task,
-          args: m.argsrepr,
-          kwargs: m.kwargsrepr,
-          root_id: m.rootId,
-          parent_id: m.parentId,
-          retries: m.retries,
-          eta: m.eta ? formatWireDate(m.eta) : null,
-          expires: m.expires ? formatWireDate(m.expires) : null,
-        }),
+      'task-received': ({ message: m }) => d.send('task-received', taskMessageFields(m)),
       'task-started': ({ id }) => d.send('task-started', { uuid: id }),
       'task-succeeded': ({ id, result, runtimeMs }) => d.send('task-succeeded', { uuid: id, result: saferepr(result), runtime: runtimeMs / 1000 }),
       'task-failed': ({ id, name, error }) => {
