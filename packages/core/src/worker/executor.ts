@@ -138,71 +138,85 @@ export class Executor {
     const elapsed = (): number => performance.now() - started;
     const hard = this.options.externalHardLimit ? undefined : (message.timeLimit[0] ?? opts.timeLimit ?? conf.taskTimeLimit);
     const soft = message.timeLimit[1] ?? opts.softTimeLimit ?? conf.taskSoftTimeLimit;
-    let softTimer: NodeJS.Timeout | undefined;
-    let hardTimer: NodeJS.Timeout | undefined;
     const signals = this.host.signals;
     try {
       if (signals?.has('taskPrerun')) signals.emit('taskPrerun', { taskId: message.id, task, args: message.args, kwargs: message.kwargs, request });
       if (opts.trackStarted ?? conf.taskTrackStarted) {
         await this.store(this.meta(message, STARTED, { pid: process.pid, hostname: this.hostname }, null, deliveryInfo), ignoreResult);
       }
-      await opts.beforeStart?.(ctx);
+      if (opts.beforeStart) await opts.beforeStart(ctx);
       const positional = opts.rawKwargs ? message.args : bindKwargs(task.taskName, task.params, message.args, message.kwargs);
       const call = (): unknown => task.fn.apply(ctx, positional as never[]);
-      let running: Promise<unknown> = Promise.resolve(conf.taskPropagateContext ? runInTaskContext(ctx, call) : call());
-      if (soft) {
-        softTimer = setTimeout(() => ctx.abort(new SoftTimeLimitExceededError(soft)), soft * 1000);
-      }
-      if (hard) {
-        // On the async pool a task cannot be killed: it is abandoned and marked failed (issue #4 adds pools that can).
-        running.catch(() => undefined);
-        running = Promise.race([
-          running,
-          new Promise<never>((_, reject) => {
-            hardTimer = setTimeout(() => {
-              ctx.abort(new TimeLimitExceededError(hard));
-              this.host.logger.warn({ task: task.taskName, id: message.id }, `Hard time limit (${hard}s) exceeded; the task is abandoned but its code may still be running.`);
-              reject(new TimeLimitExceededError(hard));
-            }, hard * 1000);
-          }),
-        ]);
-      }
-      const entry: RunningTask = { ctx, message, startedAt: Date.now() / 1000 };
-      this.running.set(message.id, entry);
-      if (!isEager) {
-        // Interruptible by revoke(terminate): the wait ends even if the code does not.
-        const inner = running;
-        running = new Promise<unknown>((resolve, reject) => {
-          entry.interrupt = reject;
-          inner.then(resolve, reject);
-        });
-      }
-      let retval: unknown;
-      try {
-        retval = await running;
-      } finally {
-        this.running.delete(message.id);
-      }
-      clearTimeout(softTimer);
-      clearTimeout(hardTimer);
+      const returned = conf.taskPropagateContext ? runInTaskContext(ctx, call) : call();
+      // A synchronous task has finished here: no timer could fire, nothing could interrupt it, so
+      // none of the waiting machinery (and its promises, each one costly under AsyncLocalStorage's
+      // promise hooks) is built for it.
+      const retval = isThenable(returned) ? await this.waitFor(returned, ctx, message, task, isEager, soft, hard) : returned;
       // Callbacks and the next chain step go out before the result is stored, so `children` lists them (as Celery).
       const workflow = hasWorkflow(message) ? this.host.workflow() : undefined;
       let children: unknown[] = ctx.children ? ctx.children.map(toResultTuple) : [];
       if (workflow) children = [...children, ...(await workflow.afterSuccess(message, retval))];
       if (storing) await this.store(this.meta(message, SUCCESS, retval ?? null, null, deliveryInfo, children), false);
       if (workflow && message.group && message.embed.chord) await this.chordPart(workflow, message, SUCCESS, retval ?? null);
-      await opts.onSuccess?.(retval, ctx);
-      await opts.afterReturn?.(SUCCESS, retval, ctx);
+      if (opts.onSuccess) await opts.onSuccess(retval, ctx);
+      if (opts.afterReturn) await opts.afterReturn(SUCCESS, retval, ctx);
       if (signals?.has('taskSuccess')) signals.emit('taskSuccess', { taskId: message.id, task, result: retval, request });
       const outcome: Outcome = { state: SUCCESS, retval, runtimeMs: elapsed() };
       if (signals?.has('taskPostrun')) postrun(signals, task, message, request, outcome);
       return outcome;
     } catch (thrown) {
-      clearTimeout(softTimer);
-      clearTimeout(hardTimer);
       const outcome = await this.handleError(task, message, deliveryInfo, ctx, thrown, storeErrors, ignoreResult, elapsed);
       if (signals?.has('taskPostrun')) postrun(signals, task, message, request, outcome);
       return outcome;
+    }
+  }
+
+  /**
+   * Waits for an asynchronous task under its soft and hard time limits (seconds); the wait can be
+   * interrupted by revoke(terminate).
+   */
+  private async waitFor(
+    returned: PromiseLike<unknown>,
+    ctx: TaskContext,
+    message: TaskMessage,
+    task: AnyTask,
+    isEager: boolean,
+    soft: number | undefined,
+    hard: number | undefined,
+  ): Promise<unknown> {
+    let running: Promise<unknown> = Promise.resolve(returned);
+    const softTimer = soft ? setTimeout(() => ctx.abort(new SoftTimeLimitExceededError(soft)), soft * 1000) : undefined;
+    let hardTimer: NodeJS.Timeout | undefined;
+    if (hard) {
+      // On the async pool a task cannot be killed: it is abandoned and marked failed (the thread and process pools kill it).
+      running.catch(() => undefined);
+      running = Promise.race([
+        running,
+        new Promise<never>((_, reject) => {
+          hardTimer = setTimeout(() => {
+            ctx.abort(new TimeLimitExceededError(hard));
+            this.host.logger.warn({ task: task.taskName, id: message.id }, `Hard time limit (${hard}s) exceeded; the task is abandoned but its code may still be running.`);
+            reject(new TimeLimitExceededError(hard));
+          }, hard * 1000);
+        }),
+      ]);
+    }
+    const entry: RunningTask = { ctx, message, startedAt: Date.now() / 1000 };
+    this.running.set(message.id, entry);
+    if (!isEager) {
+      // Interruptible by revoke(terminate): the wait ends even if the code does not.
+      const inner = running;
+      running = new Promise<unknown>((resolve, reject) => {
+        entry.interrupt = reject;
+        inner.then(resolve, reject);
+      });
+    }
+    try {
+      return await running;
+    } finally {
+      this.running.delete(message.id);
+      clearTimeout(softTimer);
+      clearTimeout(hardTimer);
     }
   }
 
@@ -253,8 +267,8 @@ export class Executor {
         const reason = retry.reason ?? retry;
         await this.store(this.meta(message, RETRY, toExceptionDict(reason), toError(reason).stack ?? null, deliveryInfo), !storeErrors);
         this.host.logger.info({ task: task.taskName, id: message.id }, `Task ${task.taskName}[${message.id}] retry: ${retry.message}`);
-        await opts.onRetry?.(reason, ctx);
-        await opts.afterReturn?.(RETRY, reason, ctx);
+        if (opts.onRetry) await opts.onRetry(reason, ctx);
+        if (opts.afterReturn) await opts.afterReturn(RETRY, reason, ctx);
         if (this.host.signals?.has('taskRetry')) this.host.signals.emit('taskRetry', { taskId: message.id, task, reason, eta: when, request: ctx.request });
         return { state: RETRY, error: reason, eta: when, runtimeMs: elapsed() };
       } catch (err) {
@@ -274,14 +288,18 @@ export class Executor {
     if (expected) {
       if (this.host.logger.isLevelEnabled('info')) this.host.logger.info(log, `Task ${task.taskName}[${message.id}] raised expected: ${error.name}: ${error.message}`);
     } else this.host.logger.error({ ...log, err: error }, `Task ${task.taskName}[${message.id}] raised unexpected: ${error.name}: ${error.message}`);
-    await opts.onFailure?.(failure, ctx);
+    if (opts.onFailure) await opts.onFailure(failure, ctx);
     const signals = this.host.signals;
     if (signals?.has('taskFailure')) {
       signals.emit('taskFailure', { taskId: message.id, task, exception: failure, args: message.args, kwargs: message.kwargs, traceback: error.stack ?? null, request: ctx.request });
     }
-    await opts.afterReturn?.(FAILURE, failure, ctx);
+    if (opts.afterReturn) await opts.afterReturn(FAILURE, failure, ctx);
     return { state: FAILURE, error: failure, runtimeMs: elapsed(), expected };
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** task_postrun: `retval` is the return value, or the error of any other outcome (as Celery's trace). */

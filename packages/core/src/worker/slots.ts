@@ -18,6 +18,13 @@ export class Slots {
     return this.waiters.length;
   }
 
+  /** Takes a free slot now if there is one (no promise: the common case on the hot path). */
+  tryAcquire(): boolean {
+    if (this.used >= this.capacity || this.waiters.length > 0) return false;
+    this.used++;
+    return true;
+  }
+
   /** Resolves true with a slot, or false when `cancelAll` ran first. */
   acquire(): Promise<boolean> {
     if (this.used < this.capacity) {

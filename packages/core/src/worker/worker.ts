@@ -277,7 +277,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   private async run(held: Held, message: TaskMessage, task: AnyTask): Promise<void> {
     const { delivery } = held;
     const app = this.app;
-    if (!(await this.slots.acquire())) return; // shutting down: the message was given back
+    if (!this.slots.tryAcquire() && !(await this.slots.acquire())) return; // shutting down: the message was given back
     if (this.stopping) {
       this.slots.release();
       return;

@@ -268,14 +268,19 @@ export class RedisListConsumer {
     const queue = this.listQueue.get(item.key)!;
     const recorded = item.tag !== '';
     let settled = false;
-    const settle = async (op: () => Promise<unknown>): Promise<void> => {
-      if (settled) return;
+    // One promise per settlement (not an async function's two): this runs for every message.
+    const settle = (op: () => Promise<unknown>): Promise<void> => {
+      if (settled) return ALREADY_SETTLED;
       settled = true;
-      try {
-        await op();
-      } catch (err) {
+      const failed = (err: unknown): never => {
         settled = false; // not settled after all: the caller may try again
         throw clients.wrap(err);
+      };
+      try {
+        return op().then(ignoreValue, failed);
+      } catch (err) {
+        settled = false;
+        return Promise.reject(clients.wrap(err));
       }
     };
     const putBack = (leftmost: boolean): Promise<unknown> =>
@@ -334,6 +339,9 @@ export class RedisListConsumer {
     await this.ctx.clients.cmd.celeriacGiveBack(back.length + 2, unackedIndex, unacked, ...back.map((i) => i.key), ...back.flatMap((i) => [i.tag, i.envelope]));
   }
 }
+
+const ALREADY_SETTLED: Promise<void> = Promise.resolve();
+const ignoreValue = (): void => undefined;
 
 function movedNote(list: string, deadLetter: string): string {
   return `Moved a value from "${list}" to the dead-letter list "${deadLetter}"`;
