@@ -203,7 +203,7 @@ export function decodeTaskMessage(wire: WireMessage, accept: readonly string[]):
   checkArgs(args, kwargs);
   const id = str(h.id, 'id');
   const customHeaders: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(h)) if (!KNOWN.has(k)) customHeaders[k] = v;
+  for (const k in h) if (!KNOWN.has(k)) customHeaders[k] = h[k]; // no entries array per message
   return {
     id,
     task: str(h.task, 'task'),

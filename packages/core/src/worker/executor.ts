@@ -89,10 +89,10 @@ export class Executor {
   }
 
   /** Stores a state unless results are ignored for this request. */
-  async store(meta: ResultMeta, ignore: boolean): Promise<void> {
+  store(meta: ResultMeta, ignore: boolean): Promise<void> {
     const backend = this.host.backendOrNull();
-    if (!backend || ignore) return;
-    await backend.storeResult(meta);
+    if (!backend || ignore) return NOTHING_STORED;
+    return backend.storeResult(meta);
   }
 
   meta(message: TaskMessage, status: string, result: unknown, traceback: string | null, deliveryInfo: DeliveryInfo | null, children: unknown[] = []): ResultMeta {
@@ -297,6 +297,8 @@ export class Executor {
     return { state: FAILURE, error: failure, runtimeMs: elapsed(), expected };
   }
 }
+
+const NOTHING_STORED: Promise<void> = Promise.resolve();
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
