@@ -26,27 +26,14 @@
  * consumes again, retrying with a backoff while that fails. Each step is reported through onError,
  * the success through onRecover.
  *
- * Watchdog (every `watchdogMs`, 0 disables it). A consumer can stop receiving while its connection
- * looks fine: RabbitMQ cancelled it (basic.cancel: its queue was deleted, perhaps declared again
- * since), its channel closed without an error of its own, or the channel went silent (a wedged
- * channel process on the server; a bug on either side). Each round is cheap: a queue that delivered
- * since the last round, or whose consumer has no credit left, or a full handler window, costs
- * nothing. Otherwise a passive queue.declare (on a throwaway channel) counts its ready messages; if
- * some wait, a second count after a short grace rules out a message published just then, and the
- * consumer is rebuilt: queues this broker declared and that are missing are declared again (as
- * Celery's worker does when its consumer is cancelled), a new channel consumes every queue (but one
- * still missing, consumed again once it is back), and the old channel is cancelled and closed once
- * its deliveries are settled (they stay valid meanwhile). A queue whose consumer RabbitMQ cancelled
- * is consumed again at the next round if it exists (or can be declared again), without waiting for
- * messages. A silent channel's unacked messages stay unacked until RabbitMQ closes it: only the
- * server knows they were never handed over. Not a stall: a waiting consumer of a single-active-consumer queue receives nothing by design; the
- * watchdog knows it of queues declared with `x-single-active-consumer` through this broker only (for
- * such queues declared elsewhere, set consumerWatchdogInterval to 0).
+ * A consumer that stopped receiving while its connection looks fine is rebuilt by its watchdog
+ * (amqp-consumer-watchdog.ts).
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
 import type { ConsumerRecovery, ConsumerStatus, Delivery, DeliveryHandler } from '../broker';
 import type { AmqpConnection } from './amqp-connection';
+import { AmqpConsumerWatchdog, type ReadyMessages, type WatchedConsumer } from './amqp-consumer-watchdog';
 import { replyCode, wrapAmqpError } from './amqp-errors';
 import { decodeDelivery } from './amqp-message';
 import type { FanoutBinding } from './amqp-topology';
@@ -122,8 +109,6 @@ const ACK = Symbol('ack');
 const MAX_QOS = 65_535;
 const CONNECTION_FORCED = 320;
 const NOT_FOUND = 404;
-/** The watchdog's second look at a queue that seems stalled comes this much later, at most. */
-const MAX_GRACE_MS = 1000;
 
 export class AmqpConsumer {
   private readonly prefetch: number;
@@ -131,11 +116,9 @@ export class AmqpConsumer {
   private readonly handler: DeliveryHandler;
   private readonly onError?: (error: unknown) => void;
   private readonly onRecover?: (event: ConsumerRecovery) => void;
-  private readonly watchdogMs: number;
-  private watchdogTimer: NodeJS.Timeout | undefined;
-  /** Deliveries per queue since start, and their number at the watchdog's last round. */
+  private readonly watchdog: AmqpConsumerWatchdog;
+  /** Deliveries per queue since start (the watchdog compares them between rounds). */
   private readonly delivered = new Map<string, number>();
-  private readonly lastSeen = new Map<string, number>();
   /** When the current interruption was first noticed (for onRecover's downMs). */
   private downSince: number | undefined;
   private inFlight = 0;
@@ -164,7 +147,7 @@ export class AmqpConsumer {
     this.pauseWhenFull = options.pauseWhenFull === true;
     this.onError = options.onError;
     this.onRecover = options.onRecover;
-    this.watchdogMs = Math.max(0, options.watchdogMs);
+    this.watchdog = new AmqpConsumerWatchdog(this.watched(), Math.max(0, options.watchdogMs), { onError: options.onError });
   }
 
   /** Consumes on the live connection; a missing queue or a refused declaration fails it. */
@@ -182,7 +165,7 @@ export class AmqpConsumer {
       }),
       this.ctx.conn.onReconnect((model) => void this.resume('reconnected', model)),
     );
-    this.scheduleWatch();
+    this.watchdog.start();
   }
 
   /** Consuming when connected, on a live channel, with a live consumer tag for every queue. */
@@ -203,7 +186,7 @@ export class AmqpConsumer {
     this.cancelling ??= (async () => {
       this.cancelled = true;
       clearTimeout(this.retryTimer);
-      clearTimeout(this.watchdogTimer);
+      this.watchdog.stop();
       for (const u of this.unsubscribe.splice(0)) u();
       await this.resuming;
       const s = this.session;
@@ -281,8 +264,8 @@ export class AmqpConsumer {
       session.tags.delete(tag);
       if (this.cancelled || tag.cancelled || this.session !== session) return;
       this.downSince ??= Date.now();
-      const next = this.watchdogMs
-        ? `the watchdog consumes it again within ${Math.ceil(this.watchdogMs / 1000)} s if it exists or can be declared again`
+      const next = this.watchdog.intervalMs
+        ? `the watchdog consumes it again within ${Math.ceil(this.watchdog.intervalMs / 1000)} s if it exists or can be declared again`
         : 'its messages are no longer received (the consumer watchdog is disabled)';
       this.report(new BrokerError(`RabbitMQ cancelled the consumer of queue "${tag.queue}" (was it deleted?); ${next}.`));
       return;
@@ -599,81 +582,30 @@ export class AmqpConsumer {
     }
   }
 
-  // ---- watchdog (see the file header) ----
-
-  private scheduleWatch(): void {
-    if (!this.watchdogMs || this.cancelled) return;
-    this.watchdogTimer = setTimeout(() => {
-      void this.watch().finally(() => this.scheduleWatch());
-    }, this.watchdogMs);
-    this.watchdogTimer.unref(); // never what keeps a process alive
-  }
-
-  /** One round: rebuilds the consumer when it stopped receiving. Never rejects. */
-  private async watch(): Promise<void> {
-    try {
-      const why = await this.diagnose();
-      if (!why || this.recovering()) return;
-      this.downSince ??= Date.now();
-      this.report(new BrokerError(`The consumer of ${this.queues.join(', ')} on RabbitMQ ${this.ctx.conn.redacted} stopped receiving (${why}): rebuilding it.`));
-      await this.resume('rebuilt');
-    } catch (err) {
-      if (!this.cancelled) this.report(err);
-    }
-  }
-
-  /** True while something else is already bringing the consumer back (or it is stopped). */
-  private recovering(): boolean {
-    return this.cancelled || this.resuming !== null || this.retryTimer !== undefined || !this.ctx.conn.connected;
-  }
-
-  /** Why the consumer must be rebuilt, or null when it is healthy (or cannot be judged now). */
-  private async diagnose(): Promise<string | null> {
-    if (this.recovering() || this.paused) return null;
-    const s = this.session;
-    // closed without an error of its own while the connection lives on: nobody else reopens it
-    if (!s || s.dead) return 'its channel was closed';
-    const counts = new Map(this.delivered);
-    const quiet: string[] = [];
-    const cancelled: string[] = [];
-    const credit = Math.min(this.prefetch, MAX_QOS);
-    for (const queue of this.queues) {
-      const live = [...s.tags].filter((t) => t.queue === queue && !t.cancelled);
-      if (!live.length) cancelled.push(queue);
-      else if ((counts.get(queue) ?? 0) === (this.lastSeen.get(queue) ?? 0) && live.some((t) => t.unacked < credit) && !this.ctx.isSingleActiveConsumer(queue)) quiet.push(queue);
-    }
-    for (const [queue, n] of counts) this.lastSeen.set(queue, n);
-    if (cancelled.length) {
-      // back if it exists again, or if the rebuild can declare it (a queue nobody declares any more stays unconsumed)
-      const found = await this.readyMessages(cancelled);
-      const back = cancelled.filter((q) => found.get(q) !== 'missing' || this.ctx.fanoutBindings(q) !== undefined || this.ctx.knowsQueue(q));
-      if (back.length) return `RabbitMQ cancelled the consumer of ${back.map((q) => `"${q}"`).join(', ')}`;
-    }
-    if (!quiet.length || !this.hasRoom()) return null;
-    // two counts apart, so that a message published just before the first is not taken for a stall
-    const first = await this.readyMessages(quiet);
-    let stalled = quiet.filter((q) => first.get(q) !== 0);
-    if (!stalled.length) return null;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_GRACE_MS, this.watchdogMs / 2)).unref());
-    stalled = stalled.filter((q) => (this.delivered.get(q) ?? 0) === (counts.get(q) ?? 0));
-    if (!stalled.length || !this.hasRoom() || this.session !== s || this.recovering()) return null;
-    const second = await this.readyMessages(stalled);
-    stalled = stalled.filter((q) => second.get(q) !== 0 && (this.delivered.get(q) ?? 0) === (counts.get(q) ?? 0));
-    if (!stalled.length) return null;
-    const what = (q: string): string => {
-      const n = second.get(q);
-      return n === 'missing' ? `"${q}" is missing` : `${n} message(s) wait in "${q}"`;
+  /** The watchdog's view of this consumer. */
+  private watched(): WatchedConsumer {
+    return {
+      queues: this.queues,
+      redacted: this.ctx.conn.redacted,
+      credit: Math.min(this.prefetch, MAX_QOS),
+      delivered: this.delivered,
+      session: () => this.session,
+      paused: () => this.paused,
+      recovering: () => this.cancelled || this.resuming !== null || this.retryTimer !== undefined || !this.ctx.conn.connected,
+      hasRoom: () => this.inFlight < this.prefetch && this.waiting.length === 0,
+      isSingleActiveConsumer: (queue) => this.ctx.isSingleActiveConsumer(queue),
+      canDeclare: (queue) => this.ctx.fanoutBindings(queue) !== undefined || this.ctx.knowsQueue(queue),
+      readyMessages: (queues) => this.readyMessages(queues),
+      markDown: () => {
+        this.downSince ??= Date.now();
+      },
+      rebuild: () => this.resume('rebuilt'),
     };
-    return `nothing delivered for ${this.watchdogMs} ms while ${stalled.map(what).join(', ')}`;
   }
 
-  private hasRoom(): boolean {
-    return this.inFlight < this.prefetch && this.waiting.length === 0;
-  }
-
-  /** Ready messages per queue (passive declare, each on a throwaway channel), or 'missing'. */
-  private async readyMessages(queues: readonly string[]): Promise<Map<string, number | 'missing'>> {
-    const counts = new Map<string, number | 'missing'>();
+  /** Ready messages per queue (passive declare, each on a throwaway channel), or 'missing': the watchdog's probe. */
+  private async readyMessages(queues: readonly string[]): Promise<ReadyMessages> {
+    const counts: ReadyMessages = new Map();
     await Promise.all(
       queues.map(async (queue) => {
         const n = await this.ctx.conn.withChannel(async (ch) => {
