@@ -58,8 +58,9 @@ export function bullConnection(extra = {}) {
 /**
  * A Celeriac app on its own key prefix (broker and results), silent logging.
  * `results`: true = Redis result backend, results stored; false = taskIgnoreResult, no backend.
+ * `extra`: more settings, applied last.
  */
-export function makeCeleriacApp(core, { prefix, results }) {
+export function makeCeleriacApp(core, { prefix, results, extra = {} }) {
   const url = celeriacUrl();
   const app = new core.Celeriac({
     brokerUrl: url,
@@ -68,6 +69,7 @@ export function makeCeleriacApp(core, { prefix, results }) {
     taskIgnoreResult: !results,
     workerLogLevel: 'silent',
     logger: core.createLogger('silent'),
+    ...extra,
   });
   // The no-op task: returns its argument (stored when results are on).
   const task = app.task(TASK_NAME, (i) => i);
