@@ -12,9 +12,7 @@
  * the window has room, we start a new consumer on the queue (fresh credit) and cancel the old one;
  * the held messages stay unacked on the channel and can still be settled.
  *
- * Settling: ack -> basic.ack, reject -> basic.reject(requeue), restore -> basic.nack(requeue=true)
- * (RabbitMQ puts the message back at its original place, marked redelivered). Settling twice, or
- * after the channel died, does nothing: RabbitMQ redelivers whatever was unacked on a dead channel.
+ * Settling (ack/reject/restore, once; acks batched per event-loop turn): amqp-acks.ts.
  *
  * Broadcast queues (bound to a fanout exchange): declared on this channel when consumed
  * (auto-delete, so nothing is stored once nobody consumes), consumed with manual ack too so that
@@ -32,6 +30,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
 import type { ConsumerRecovery, ConsumerStatus, Delivery, DeliveryHandler } from '../broker';
+import { ACK, ChannelAckBatcher, type Settleable, type SettleOp } from './amqp-acks';
 import type { AmqpConnection } from './amqp-connection';
 import { AmqpConsumerWatchdog, type ReadyMessages, type WatchedConsumer } from './amqp-consumer-watchdog';
 import { replyCode, wrapAmqpError } from './amqp-errors';
@@ -83,29 +82,19 @@ interface Session {
   tags: Set<Tag>;
   /** Deliveries not settled yet, over all tags (old ones included). */
   unsettled: number;
-  /** Deliveries in arrival (= delivery tag) order from `head` on, not yet covered by an ack: see flushAcks. */
-  order: Received[];
-  head: number;
-  /** Acks waiting for the end of this event-loop turn. */
-  pendingAcks: number;
-  flushScheduled: boolean;
+  /** Settles its deliveries, acks batched per event-loop turn. */
+  acks: ChannelAckBatcher;
 }
 
 /** One message received, from arrival to settlement. */
-interface Received {
+interface Received extends Settleable {
   delivery: Delivery;
   session: Session;
   tag: Tag;
-  msg: ConsumeMessage;
-  settled: boolean;
   held: boolean;
-  /** Acked by the handler, the basic.ack not sent yet (flushAcks). */
-  ackPending: boolean;
 }
 
 const MAX_BACKOFF_MS = 5000;
-/** The settle operation that is batched (see flushAcks). */
-const ACK = Symbol('ack');
 const MAX_QOS = 65_535;
 const CONNECTION_FORCED = 320;
 const NOT_FOUND = 404;
@@ -204,7 +193,7 @@ export class AmqpConsumer {
     const s = this.session;
     this.session = null;
     if (s && !s.dead) {
-      this.flushAcks(s);
+      s.acks.flush();
       s.dead = true;
       await s.channel.close().catch(() => undefined);
     }
@@ -219,7 +208,7 @@ export class AmqpConsumer {
     } catch (err) {
       throw wrapAmqpError(err, where);
     }
-    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0, order: [], head: 0, pendingAcks: 0, flushScheduled: false };
+    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0, acks: new ChannelAckBatcher(channel, () => session.dead) };
     let closeError: Error | undefined;
     channel.on('error', (err: Error) => (closeError = err));
     channel.on('close', () => this.onChannelClose(session, closeError));
@@ -274,7 +263,7 @@ export class AmqpConsumer {
     tag.unacked++;
     session.unsettled++;
     const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false, ackPending: false };
-    session.order.push(r);
+    session.acks.received(r);
     try {
       r.delivery = this.delivery(r);
     } catch (err) {
@@ -299,7 +288,7 @@ export class AmqpConsumer {
 
   private delivery(r: Received): Delivery {
     const { msg, tag } = r;
-    const once = (op: ((ch: Channel) => void) | typeof ACK): Promise<void> => {
+    const once = (op: SettleOp): Promise<void> => {
       if (!r.settled) this.settle(r, op);
       return Promise.resolve();
     };
@@ -323,85 +312,17 @@ export class AmqpConsumer {
     };
   }
 
-  /**
-   * Sends an ack/reject/nack on the delivery's channel, unless that channel is dead (then RabbitMQ
-   * redelivers). Acks wait for the end of the event-loop turn (flushAcks), rejects and nacks go at once.
-   */
-  private settle(r: Received, op: ((ch: Channel) => void) | typeof ACK): void {
-    if (r.settled) return;
-    r.settled = true;
+  /** Settles `r` on its channel (amqp-acks.ts), once, and keeps its tag's and channel's counts. */
+  private settle(r: Received, op: SettleOp): void {
+    if (!r.session.acks.settle(r, op)) return;
     r.tag.unacked--;
     r.session.unsettled--;
     if (r.held) {
       r.held = false;
       r.tag.held--;
     }
-    if (op === ACK) this.queueAck(r);
-    else if (!r.session.dead) {
-      try {
-        op(r.session.channel);
-      } catch {
-        // the channel closed meanwhile: nothing to settle any more
-      }
-    }
     // a cancelled consumer's channel, or one replaced by the watchdog, closes with its last delivery
     if (this.cancelled || r.session !== this.session) this.closeIfIdle(r.session);
-  }
-
-  private queueAck(r: Received): void {
-    const s = r.session;
-    if (s.dead) return;
-    r.ackPending = true;
-    s.pendingAcks++;
-    if (s.flushScheduled) return;
-    s.flushScheduled = true;
-    setImmediate(() => this.flushAcks(s));
-  }
-
-  /**
-   * Sends the acks of this turn: one basic.ack with `multiple` for the longest run of settled
-   * deliveries from the oldest on (the common case: tasks finishing in order), single acks for those
-   * settled behind a delivery still open (an ETA task held, a long task), which `multiple` must not
-   * cover. One frame instead of one per task is what lets a worker go past the per-ack ceiling.
-   */
-  private flushAcks(s: Session): void {
-    s.flushScheduled = false;
-    if (s.dead) {
-      s.order.length = 0;
-      s.head = 0;
-      s.pendingAcks = 0;
-      return;
-    }
-    if (s.pendingAcks === 0) return;
-    let last: Received | undefined;
-    while (s.head < s.order.length) {
-      const r = s.order[s.head]!;
-      if (!r.settled) break;
-      if (r.ackPending) {
-        r.ackPending = false;
-        s.pendingAcks--;
-        last = r;
-      }
-      s.head++;
-    }
-    try {
-      // settled deliveries in the run that were rejected are no longer outstanding: `multiple` skips them
-      if (last) s.channel.ack(last.msg, true);
-      for (let i = s.head; s.pendingAcks > 0 && i < s.order.length; i++) {
-        const r = s.order[i]!;
-        if (!r.ackPending) continue;
-        r.ackPending = false;
-        s.pendingAcks--;
-        s.channel.ack(r.msg);
-      }
-    } catch {
-      // the channel closed meanwhile: RabbitMQ redelivers what it had not been told
-    }
-    s.pendingAcks = 0;
-    if (s.head > 1024 && s.head * 2 > s.order.length) {
-      s.order = s.order.slice(s.head);
-      s.head = 0;
-    }
   }
 
   /** Hands waiting messages to the handler while the window has room. */
@@ -501,7 +422,7 @@ export class AmqpConsumer {
 
   private closeIfIdle(s: Session): void {
     if (s.dead || s.unsettled > 0 || s.tags.size > 0) return;
-    this.flushAcks(s);
+    s.acks.flush();
     s.dead = true;
     s.channel.close().catch(() => undefined);
   }
