@@ -10,7 +10,7 @@ import type { Broker, Delivery, Subscription } from '../brokers/broker';
 import type { Logger } from '../logging/logger';
 import { MAILBOX_QUEUE, PIDBOX_EXCHANGE, decodeControlRequest, encodeControlReply, isForNode, workerMailboxQueue, type ControlRequest } from './pidbox';
 
-/** What the commands read from and act on: implemented by Worker. */
+/** What the commands read from and act on: implemented by WorkerControl (worker/worker-control.ts). */
 export interface ControlTarget {
   readonly hostname: string;
   readonly queues: readonly string[];

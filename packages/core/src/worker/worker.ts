@@ -16,17 +16,17 @@ import { ConfigError } from '../errors';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
-import { WorkerMailbox, type ControlTarget } from '../control/worker-mailbox';
-import { formatWireDate } from '../protocol/dates';
+import { WorkerMailbox } from '../control/worker-mailbox';
 import { EventDispatcher } from '../events/event-dispatcher';
 import { WorkerEvents } from '../events/worker-events';
 import { Executor } from './executor';
 import { Refusals } from './refusals';
 import { LimitGate } from './limit-gate';
-import { RateLimiter, parseRateLimit } from './rate-limit';
+import { RateLimiter } from './rate-limit';
 import { RevokedTasks } from './revoked-tasks';
 import { buildRequest } from './request';
 import { Slots } from './slots';
+import { WorkerControl } from './worker-control';
 import { Autoscaler } from './pools/autoscaler';
 import { createPool } from './pools/create-pool';
 import type { Pool } from './pools/pool';
@@ -43,8 +43,7 @@ const READMIT_MS = 60_000;
 
 type Held = { delivery: Delivery; message: TaskMessage; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
 
-
-export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarget {
+export class Worker extends EventEmitter<WorkerEventMap> {
   readonly hostname: string;
   readonly queues: string[];
   readonly concurrency: number;
@@ -76,6 +75,8 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
   readonly disablePrefetch: boolean;
   /** Ids given back when due (disablePrefetch) whose rate-limit slots were taken: not limited again here. */
   private readonly readmitted = new Map<string, number>();
+  /** What remote control reads and changes (inspect, revoke, rate_limit, events...). */
+  private readonly control: WorkerControl;
   private mailbox: WorkerMailbox | undefined;
   private events: WorkerEvents | undefined;
   private lifecycle: WorkerLifecycle = 'created';
@@ -115,6 +116,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     });
     this.eta = options.etaScheduler ?? new TimerEtaScheduler();
     this.revoked = new RevokedTasks({ stateFile: options.stateDb });
+    this.control = new WorkerControl(this, { held: this.held, refusals: this.refusals, events: () => this.events, notifyIfIdle: () => this.notifyIfIdle() });
     if (options.heartbeatInterval !== undefined && !(options.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', `heartbeatInterval must be a number of seconds > 0, got ${options.heartbeatInterval}.`);
   }
 
@@ -184,7 +186,7 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     });
     this.startEvents();
     if (this.options.remoteControl !== false) {
-      this.mailbox = new WorkerMailbox(this.app.broker, this, this.app.logger);
+      this.mailbox = new WorkerMailbox(this.app.broker, this.control, this.app.logger);
       await this.mailbox.start();
     }
     this.startedAt = Date.now() / 1000;
@@ -434,10 +436,6 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     }
   }
 
-
-
-
-
   /** Celery events: heartbeats (unless heartbeat: false) and, when enabled, task events (events/worker-events.ts). */
   private startEvents(): void {
     const dispatcher = new EventDispatcher({ broker: this.app.broker, brokerUrl: this.app.conf.brokerUrl, hostname: this.hostname, logger: this.app.logger });
@@ -446,50 +444,11 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     this.events.start();
   }
 
-  // --- remote control (ControlTarget) ---
+  // --- inspection, also answered by remote control (worker-control.ts) ---
 
-  /** Remote `enable_events`: false when task events were on already. */
-  enableEvents(): boolean {
-    return this.events?.enableTaskEvents() ?? false;
-  }
-
-  /** Remote `disable_events`: false when task events were off already. */
-  disableEvents(): boolean {
-    return this.events?.disableTaskEvents() ?? false;
-  }
-
-  /** Remote `heartbeat`: a worker-heartbeat event now. */
-  sendHeartbeat(): void {
-    this.events?.heartbeatNow();
-  }
-
-  /**
-   * Revokes ids here: ETA-held ones are dropped at once (REVOKED), ones waiting for a slot when they
-   * would start, running ones only with `terminate`.
-   */
-  async revoke(ids: string[], terminate: boolean, _signal = 'SIGTERM'): Promise<void> {
-    this.revoked.add(ids);
-    const wanted = new Set(ids);
-    for (const held of [...this.held]) {
-      if (!wanted.has(held.message.id)) continue;
-      if (held.state === 'running') {
-        if (terminate) this.pool.terminate(held.message.id);
-        continue;
-      }
-      if (held.state !== 'eta') continue;
-      held.cancelEta?.();
-      this.held.delete(held);
-      await this.refusals.revoke(held.delivery, held.message, 'revoked').catch((err: unknown) => this.app.logger.error({ err, id: held.message.id }, 'Could not revoke a held task'));
-    }
-    this.notifyIfIdle();
-  }
-
-  setRateLimit(task: string, rateLimit: unknown): void {
-    this.rateLimiter.setRate(task, parseRateLimit(rateLimit, `rate limit of ${task}`));
-  }
-
-  revokedEntries(): Array<[string, number]> {
-    return this.revoked.entries();
+  /** Revokes ids here, as remote `revoke` does: ETA-held ones at once, running ones only with `terminate`. */
+  revoke(ids: string[], terminate: boolean, signal = 'SIGTERM'): Promise<void> {
+    return this.control.revoke(ids, terminate, signal);
   }
 
   /** `--autoscale` bounds, when autoscaling. */
@@ -497,49 +456,25 @@ export class Worker extends EventEmitter<WorkerEventMap> implements ControlTarge
     return this.autoscaler && { max: this.autoscaler.max, min: this.autoscaler.min };
   }
 
+  /** Stats' `pool` dict (kind, max-concurrency, child pids...). */
   poolStats(): Record<string, unknown> {
-    return this.pool.stats();
+    return this.control.poolStats();
   }
 
-  registeredTasks(): string[] {
-    return this.app.tasks.names();
-  }
-
-  private requestInfo(message: TaskMessage, delivery: Delivery, acked: boolean, startedAt: number | null): Record<string, unknown> {
-    return {
-      id: message.id,
-      name: message.task,
-      args: message.args,
-      kwargs: message.kwargs,
-      type: message.task,
-      hostname: this.hostname,
-      time_start: startedAt,
-      acknowledged: acked,
-      delivery_info: { exchange: delivery.info.exchange, routing_key: delivery.info.routingKey, priority: delivery.info.priority, redelivered: delivery.info.redelivered },
-      worker_pid: this.pool.pidOf(message.id) ?? process.pid,
-    };
-  }
-
+  /** Tasks running now, as `inspect active` shows them. */
   activeRequests(): Array<Record<string, unknown>> {
-    return [...this.held].filter((h) => h.state === 'running').map((h) => this.requestInfo(h.message, h.delivery, h.acked, this.pool.startedAt(h.message.id)));
+    return this.control.activeRequests();
   }
 
+  /** Tasks waiting for a slot, as `inspect reserved` shows them. */
   reservedRequests(): Array<Record<string, unknown>> {
-    return [...this.held].filter((h) => h.state === 'waiting').map((h) => this.requestInfo(h.message, h.delivery, h.acked, null));
+    return this.control.reservedRequests();
   }
 
+  /** ETA and rate-limited tasks held until due, as `inspect scheduled` shows them. */
   scheduledRequests(): Array<Record<string, unknown>> {
-    return [...this.held]
-      .filter((h) => h.state === 'eta')
-      .map((h) => ({ eta: h.message.eta ? formatWireDate(h.message.eta) : null, priority: h.message.priority, request: this.requestInfo(h.message, h.delivery, h.acked, null) }));
+    return this.control.scheduledRequests();
   }
-
-  /** Remote `shutdown`: a warm stop. */
-  shutdown(): void {
-    void this.close();
-  }
-
-
 
   /** Wakes whenIdle() callers once nothing is held. */
   private notifyIfIdle(): void {
