@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Celeriac } from '../app/celeriac';
 import type { Delivery, Subscription } from '../brokers/broker';
-import { ConfigError } from '../errors';
+import { ConfigError, toError } from '../errors';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
 import type { AnyTask } from '../task/task';
 import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
@@ -198,82 +198,86 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.app.signals.has('workerReady')) this.app.signals.emit('workerReady', { worker: this });
   }
 
-  private async onDelivery(delivery: Delivery): Promise<void> {
-    const app = this.app;
-    let message: TaskMessage;
+  /**
+   * A delivery from the broker: refused (invalid, unknown, revoked, expired), deferred to the broker,
+   * held until due (ETA, rate limit) or run. Not async: the common case hands back run()'s own promise
+   * (every extra promise costs under AsyncLocalStorage's hooks); a throw becomes a rejection.
+   */
+  private onDelivery(delivery: Delivery): Promise<void> {
     try {
-      message = decodeTaskMessage(delivery.message, app.conf.acceptContent);
+      const app = this.app;
+      let message: TaskMessage;
+      try {
+        message = decodeTaskMessage(delivery.message, app.conf.acceptContent);
+      } catch (err) {
+        return this.refusals.rejectInvalid(delivery, err);
+      }
+      const task = app.tasks.get(message.task);
+      if (!task) return this.refusals.rejectUnknown(delivery, message);
+      if (this.revoked.has(message.id)) return this.refusals.revoke(delivery, message, 'revoked');
+      if (message.expires && message.expires.getTime() <= Date.now()) return this.refusals.revoke(delivery, message, 'expired');
+      if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
+      if (this.listenerCount('task-received')) this.emit('task-received', { id: message.id, name: message.task, message });
+      const held: Held = { delivery, message, state: 'waiting', acked: false };
+      this.held.add(held);
+      const etaMs = message.eta ? message.eta.getTime() - Date.now() : 0;
+      if (app.broker.publishDelayed && etaMs > this.etaHoldMs()) return this.deferToBroker(held, message, etaMs);
+      // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
+      const pendingWait = this.limitWait(task, message);
+      if (typeof pendingWait !== 'number') return pendingWait.then((wait) => this.runOrHold(held, message, task, wait));
+      return this.runOrHold(held, message, task, pendingWait);
     } catch (err) {
-      await this.refusals.rejectInvalid(delivery, err);
-      return;
+      return Promise.reject(toError(err));
     }
-    const task = app.tasks.get(message.task);
-    if (!task) {
-      await this.refusals.rejectUnknown(delivery, message);
-      return;
-    }
-    if (this.revoked.has(message.id)) {
-      await this.refusals.revoke(delivery, message, 'revoked');
-      return;
-    }
-    if (message.expires && message.expires.getTime() <= Date.now()) {
-      await this.refusals.revoke(delivery, message, 'expired');
-      return;
-    }
-    if (app.logger.isLevelEnabled('info')) app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] received`);
-    if (this.listenerCount('task-received')) this.emit('task-received', { id: message.id, name: message.task, message });
-    const held: Held = { delivery, message, state: 'waiting', acked: false };
-    this.held.add(held);
-    const etaMs = message.eta ? message.eta.getTime() - Date.now() : 0;
-    if (app.broker.publishDelayed && etaMs > this.etaHoldMs()) {
-      await this.deferToBroker(held, message, etaMs);
-      return;
-    }
-    // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
-    const pendingWait = this.limitWait(task, message);
-    const limitWait = typeof pendingWait === 'number' ? pendingWait : await pendingWait;
+  }
+
+  /** Runs the task now, or holds it (reserved, unacked) until its ETA or rate-limit wait is over. */
+  private runOrHold(held: Held, message: TaskMessage, task: AnyTask, limitWait: number): Promise<void> {
     const due = limitWait > 0 ? new Date(Date.now() + limitWait) : message.eta;
-    if (due && due.getTime() > Date.now()) {
-      // workerEtaTaskLimit reached (counted here, after the await above, so a burst sees its own holds):
-      // a far-enough ETA goes to the broker's delayed delivery too.
-      const etaFull = this.etaTasksFull();
-      if (etaFull && limitWait === 0 && app.broker.publishDelayed && due.getTime() - Date.now() > ETA_DEFER_MIN_MS) {
-        await this.deferToBroker(held, message, due.getTime() - Date.now());
-        return;
-      }
-      // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
-      held.state = 'eta';
-      // Over workerEtaTaskLimit and not deferred: the delivery keeps its prefetch slot until due (as
-      // Celery 5.5 stops raising its prefetch), so fetching slows down; nothing dropped or refetched.
-      let releaseSlot = (): void => undefined;
-      const slotKept = etaFull ? new Promise<void>((resolve) => (releaseSlot = resolve)) : undefined;
-      const fire = (): void => {
-        held.state = 'waiting';
-        held.cancelEta = undefined;
-        if (this.disablePrefetch) void this.giveBackDue(held);
-        else this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
-      };
-      held.cancelEta = this.eta.schedule(due, () => {
-        releaseSlot();
-        // An ETA task takes its rate-limit slots when it becomes due.
-        if (limitWait > 0) return fire();
-        Promise.resolve(this.limitWait(task, null)).then((wait) => {
-          if (!this.held.has(held) || held.state !== 'eta') return; // revoked or given back meanwhile
-          if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
-          else fire();
-        }, (err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
-      });
-      if (slotKept) {
-        const cancel = held.cancelEta;
-        held.cancelEta = () => {
-          cancel();
-          releaseSlot();
-        };
-        await slotKept;
-      }
+    if (due && due.getTime() > Date.now()) return this.holdUntilDue(held, message, task, due, limitWait);
+    return this.run(held, message, task);
+  }
+
+  /** Holds a task until `due`: deferred to the broker when over workerEtaTaskLimit, else kept reserved here. */
+  private async holdUntilDue(held: Held, message: TaskMessage, task: AnyTask, due: Date, limitWait: number): Promise<void> {
+    const app = this.app;
+    // workerEtaTaskLimit reached (counted here, once the rate-limit wait is known, so a burst sees its own holds):
+    // a far-enough ETA goes to the broker's delayed delivery too.
+    const etaFull = this.etaTasksFull();
+    if (etaFull && limitWait === 0 && app.broker.publishDelayed && due.getTime() - Date.now() > ETA_DEFER_MIN_MS) {
+      await this.deferToBroker(held, message, due.getTime() - Date.now());
       return;
     }
-    await this.run(held, message, task);
+    // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
+    held.state = 'eta';
+    // Over workerEtaTaskLimit and not deferred: the delivery keeps its prefetch slot until due (as
+    // Celery 5.5 stops raising its prefetch), so fetching slows down; nothing dropped or refetched.
+    let releaseSlot = (): void => undefined;
+    const slotKept = etaFull ? new Promise<void>((resolve) => (releaseSlot = resolve)) : undefined;
+    const fire = (): void => {
+      held.state = 'waiting';
+      held.cancelEta = undefined;
+      if (this.disablePrefetch) void this.giveBackDue(held);
+      else this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
+    };
+    held.cancelEta = this.eta.schedule(due, () => {
+      releaseSlot();
+      // An ETA task takes its rate-limit slots when it becomes due.
+      if (limitWait > 0) return fire();
+      Promise.resolve(this.limitWait(task, null)).then((wait) => {
+        if (!this.held.has(held) || held.state !== 'eta') return; // revoked or given back meanwhile
+        if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
+        else fire();
+      }, (err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
+    });
+    if (slotKept) {
+      const cancel = held.cancelEta;
+      held.cancelEta = () => {
+        cancel();
+        releaseSlot();
+      };
+      await slotKept;
+    }
   }
 
   private async run(held: Held, message: TaskMessage, task: AnyTask): Promise<void> {
