@@ -75,21 +75,8 @@ export interface TaskEventBase extends EventBase {
   uuid: string;
 }
 
-export interface TaskSentEvent extends TaskEventBase {
-  name: string;
-  args: string;
-  kwargs: string;
-  rootId: string | null;
-  parentId: string | null;
-  retries: number;
-  eta: string | null;
-  expires: string | null;
-  queue: string | null;
-  exchange: string | null;
-  routingKey: string | null;
-}
-
-export interface TaskReceivedEvent extends TaskEventBase {
+/** The task's own fields, as task-sent and task-received carry them (events/task-sent.ts taskMessageFields). */
+export interface TaskMessageEventFields extends TaskEventBase {
   name: string;
   /** repr of the positional args, e.g. `(2, 3)` */
   args: string;
@@ -100,6 +87,14 @@ export interface TaskReceivedEvent extends TaskEventBase {
   eta: string | null;
   expires: string | null;
 }
+
+export interface TaskSentEvent extends TaskMessageEventFields {
+  queue: string | null;
+  exchange: string | null;
+  routingKey: string | null;
+}
+
+export type TaskReceivedEvent = TaskMessageEventFields;
 
 export interface TaskSucceededEvent extends TaskEventBase {
   /** repr of the return value (a string, e.g. `5`). */

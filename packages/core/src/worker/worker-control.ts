@@ -16,14 +16,8 @@ import type { Refusals } from './refusals';
 import type { RevokedTasks } from './revoked-tasks';
 
 /** The worker's public side, read when a command arrives (startedAt changes at start). */
-export interface ControlHost {
+export interface ControlHost extends Pick<ControlTarget, 'hostname' | 'queues' | 'concurrency' | 'prefetch' | 'startedAt' | 'processed'> {
   readonly app: Celeriac;
-  readonly hostname: string;
-  readonly queues: readonly string[];
-  readonly concurrency: number;
-  readonly prefetch: number;
-  readonly startedAt: number;
-  readonly processed: ReadonlyMap<string, number>;
   readonly pool: Pool;
   readonly revoked: RevokedTasks;
   readonly rateLimiter: RateLimiter;
