@@ -1,52 +1,21 @@
 // `celeriac beat` in-process on the memory broker: the banner, tasks sent on schedule, the state
 // file, a clean stop on SIGTERM, and usage errors. Each test loads a fresh module registry.
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type * as CoreModule from '../../src';
-import type { CliContext } from '../../src/cli/load-app';
-import type * as MainModule from '../../src/cli/main';
+import { join } from 'node:path';
+import { fakeProcess, freshCli } from '../helpers/fake-cli';
 import { waitFor } from '../helpers/wait';
-
-const FIXTURES = resolve(__dirname, '../fixtures/cli');
-
-function fresh(): { main: (typeof MainModule)['main']; core: typeof CoreModule } {
-  jest.resetModules();
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const core = require('../../src') as typeof CoreModule;
-  const { main } = require('../../src/cli/main') as typeof MainModule;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return { main, core };
-}
-
-function fakeProcess(env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const signals = new EventEmitter();
-  const ctx: CliContext = {
-    env,
-    cwd: FIXTURES,
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    stdinIsTTY: false,
-    prompt: async () => '',
-    signals: { on: (s, l) => signals.on(s, l), off: (s, l) => signals.off(s, l) },
-    exit: jest.fn(),
-  };
-  return { ctx, signals, stdout: () => out.join(''), stderr: () => err.join('') };
-}
 
 let dir: string;
 beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'celeriac-beat-cli-'))));
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 it('celeriac beat sends due tasks, keeps state in -s, and stops on SIGTERM with exit 0', async () => {
-  const { main, core } = fresh();
+  const { main, core } = freshCli();
   const url = `memory://beat-cli-${randomUUID()}`;
   const file = join(dir, 'state.json');
-  const p = fakeProcess({ CELERIAC_BEAT_SCHEDULE: JSON.stringify({ adder: { task: 'math.add', schedule: { every: 100 }, args: [1, 2] } }) });
+  const p = fakeProcess({ env: { CELERIAC_BEAT_SCHEDULE: JSON.stringify({ adder: { task: 'math.add', schedule: { every: 100 }, args: [1, 2] } }) } });
   const running = main(['beat', '-A', 'src-app.js', '-b', url, '-s', file, '--max-interval', '1'], p.ctx);
   await waitFor(() => p.stdout().includes('adder: math.add every 100ms'), 5000, 'the banner');
   expect(p.stdout()).toContain(`store -> FileScheduleStore (${file})`);
@@ -61,8 +30,8 @@ it('celeriac beat sends due tasks, keeps state in -s, and stops on SIGTERM with 
 });
 
 it('reports a bad schedule (exit 1) and usage errors (exit 2)', async () => {
-  const { main } = fresh();
-  const bad = fakeProcess({ CELERIAC_BEAT_SCHEDULE: JSON.stringify({ nightly: { task: 'x', schedule: { crontab: '0 3 * * 9' } } }) });
+  const { main } = freshCli();
+  const bad = fakeProcess({ env: { CELERIAC_BEAT_SCHEDULE: JSON.stringify({ nightly: { task: 'x', schedule: { crontab: '0 3 * * 9' } } }) } });
   await expect(main(['beat', '-A', 'src-app.js', '-b', 'memory://beat-cli-bad'], bad.ctx)).resolves.toBe(1);
   expect(bad.stderr()).toMatch(/beatSchedule entry "nightly": Invalid crontab "0 3 \* \* 9"/);
   const noApp = fakeProcess();

@@ -2,61 +2,14 @@
 // and the worker's warm and cold shutdown on signals (a fake signal source, no real process).
 // Each test loads a fresh module registry, so the fixture app's settings start clean every time.
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type * as CoreModule from '../../src';
 import type { ResultMeta } from '../../src';
-import type { CliContext } from '../../src/cli/load-app';
-import type * as MainModule from '../../src/cli/main';
+import { CLI_FIXTURES as FIXTURES, fakeProcess, freshCli, type Core, type FakeProcess, type Main } from '../helpers/fake-cli';
 import { waitFor } from '../helpers/wait';
 
-type Core = typeof CoreModule;
-type Main = typeof MainModule;
-
-const FIXTURES = resolve(__dirname, '../fixtures/cli');
 const APP = 'src-app.js';
-
-function fresh(): { main: Main['main']; core: Core } {
-  jest.resetModules();
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const core = require('../../src') as Core;
-  const { main } = require('../../src/cli/main') as Main;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return { main, core };
-}
-
-interface FakeProcess {
-  ctx: CliContext;
-  stdout: () => string;
-  stderr: () => string;
-  signals: EventEmitter;
-  exit: jest.Mock;
-  answers: string[];
-}
-
-function fakeProcess(options: { tty?: boolean; env?: Record<string, string | undefined>; answers?: string[] } = {}): FakeProcess {
-  const out: string[] = [];
-  const err: string[] = [];
-  const signals = new EventEmitter();
-  const exit = jest.fn();
-  const answers = [...(options.answers ?? [])];
-  const ctx: CliContext = {
-    env: options.env ?? {},
-    cwd: FIXTURES,
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    stdinIsTTY: options.tty ?? false,
-    prompt: async (q) => {
-      err.push(q);
-      return answers.shift() ?? '';
-    },
-    signals: { on: (s, l) => signals.on(s, l), off: (s, l) => signals.off(s, l) },
-    exit,
-  };
-  return { ctx, stdout: () => out.join(''), stderr: () => err.join(''), signals, exit, answers };
-}
 
 function hub(): { url: string; flags: string[] } {
   const url = `memory://cli-${randomUUID()}`;
@@ -69,7 +22,7 @@ function producer(core: Core, url: string) {
 
 describe('celeriac call', () => {
   it('sends by name and prints the id', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const p = fakeProcess();
     const code = await main(['call', 'math.add', '-A', APP, ...flags, '--args', '[2, 3]', '--queue', 'adds', '--priority', '3'], p.ctx);
@@ -82,7 +35,7 @@ describe('celeriac call', () => {
   });
 
   it('takes -A from CELERIAC_APP and program options before the command name', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const { flags } = hub();
     const p = fakeProcess({ env: { CELERIAC_APP: `${APP}:app` } });
     expect(await main([...flags, 'call', 'math.add'], p.ctx)).toBe(0);
@@ -101,7 +54,7 @@ describe('celeriac result', () => {
   }
 
   it('prints the value as JSON', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const id = await stored(core, url, { result: { total: [1, 2], big: 12345678901234567890n } });
     const p = fakeProcess();
@@ -110,7 +63,7 @@ describe('celeriac result', () => {
   });
 
   it('prints the error of a failed task (and its traceback when asked), exit 1', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const id = await stored(core, url, {
       status: 'FAILURE',
@@ -127,7 +80,7 @@ describe('celeriac result', () => {
   });
 
   it('gives up after --timeout with exit 1', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const { flags } = hub();
     const p = fakeProcess();
     expect(await main(['result', randomUUID(), '-A', APP, ...flags, '--timeout', '30'], p.ctx)).toBe(1);
@@ -135,7 +88,7 @@ describe('celeriac result', () => {
   });
 
   it('says when the app has no result backend', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const p = fakeProcess();
     expect(await main(['result', randomUUID(), '-A', APP, '-b', 'memory://x'], p.ctx)).toBe(1);
     expect(p.stderr()).toContain('error: No result backend configured');
@@ -150,7 +103,7 @@ describe('celeriac purge', () => {
   }
 
   it('refuses without -f when stdin is not a terminal', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const peer = await queued(core, url, 'celery', 2);
     const p = fakeProcess({ tty: false });
@@ -161,7 +114,7 @@ describe('celeriac purge', () => {
   });
 
   it('asks on a terminal: no keeps the messages (exit 1), yes purges them', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const peer = await queued(core, url, 'celery', 2);
     const no = fakeProcess({ tty: true, answers: ['n'] });
@@ -177,7 +130,7 @@ describe('celeriac purge', () => {
   });
 
   it('-f purges the -Q queues minus -X and reports each count', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const peer = await queued(core, url, 'a', 3);
     await peer.sendTask('math.add', [1, 1], {}, { queue: 'b' });
@@ -206,7 +159,7 @@ describe('celeriac worker', () => {
   }
 
   it('prints the banner, runs tasks, and on SIGTERM lets the running task finish, then exits 0', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const p = fakeProcess({ env: { CELERIAC_TASK_TRACK_STARTED: 'true' } });
     const { exited } = await startWorker(main, flags, p, 'work');
@@ -229,7 +182,7 @@ describe('celeriac worker', () => {
   });
 
   it('a second SIGINT is a cold shutdown: the running acksLate task goes back to the queue, exit 0', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const p = fakeProcess({ env: { CELERIAC_TASK_TRACK_STARTED: 'true', CELERIAC_TASK_ACKS_LATE: 'true' } });
     const { exited } = await startWorker(main, flags, p, 'cold');
@@ -250,7 +203,7 @@ describe('celeriac worker', () => {
   });
 
   it('SIGQUIT is cold at once; a further signal exits immediately with 1', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const { flags } = hub();
     const p = fakeProcess();
     const { exited } = await startWorker(main, flags, p, 'quit');
@@ -264,7 +217,7 @@ describe('celeriac worker', () => {
   });
 
   it('exits 2 when -X leaves no queue', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const { flags } = hub();
     const p = fakeProcess();
     expect(await main(['worker', '-A', APP, ...flags, '-Q', 'a', '-X', 'a'], p.ctx)).toBe(2);
@@ -275,7 +228,7 @@ describe('celeriac worker', () => {
 
 describe('celeriac inspect / control', () => {
   it('pings, inspects and revokes through a running worker; exit 1 when nobody answers', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     // The worker runs on an app of its own: in one process, every main() call shares the fixture's app.
     const workerApp = producer(core, url);
@@ -311,7 +264,7 @@ describe('celeriac inspect / control', () => {
 
 describe('celeriac worker --statedb', () => {
   it('keeps revoked ids in the file (relative to the cwd) when the worker stops', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const dir = mkdtempSync(join(tmpdir(), 'celeriac-statedb-'));
     const p = fakeProcess();

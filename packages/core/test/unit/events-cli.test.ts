@@ -1,45 +1,11 @@
 // `celeriac events` and the worker's -E / --heartbeat-interval / --without-heartbeat, in-process on the
 // memory broker (a fake signal source, no real process), and the dump format of Celery's Dumper.
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
-import type * as CoreModule from '../../src';
-import type { CliContext } from '../../src/cli/load-app';
-import type * as MainModule from '../../src/cli/main';
 import { EventDumper } from '../../src/cli/commands/events.command';
+import { fakeProcess, freshCli, type Core } from '../helpers/fake-cli';
 import { waitFor } from '../helpers/wait';
 
-type Core = typeof CoreModule;
-type Main = typeof MainModule;
-
-const FIXTURES = resolve(__dirname, '../fixtures/cli');
 const APP = 'src-app.js';
-
-function fresh(): { main: Main['main']; core: Core } {
-  jest.resetModules();
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const core = require('../../src') as Core;
-  const { main } = require('../../src/cli/main') as Main;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return { main, core };
-}
-
-function fakeProcess(): { ctx: CliContext; stdout: () => string; stderr: () => string; signals: EventEmitter } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const signals = new EventEmitter();
-  const ctx: CliContext = {
-    env: {},
-    cwd: FIXTURES,
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    stdinIsTTY: false,
-    prompt: async () => '',
-    signals: { on: (s, l) => signals.on(s, l), off: (s, l) => signals.off(s, l) },
-    exit: jest.fn(),
-  };
-  return { ctx, stdout: () => out.join(''), stderr: () => err.join(''), signals };
-}
 
 function hub(): { url: string; flags: string[] } {
   const url = `memory://cli-events-${randomUUID()}`;
@@ -48,7 +14,7 @@ function hub(): { url: string; flags: string[] } {
 
 describe('celeriac events', () => {
   it('prints events as JSON lines until SIGINT', async () => {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const p = fakeProcess();
     let ended: number | undefined;
@@ -78,7 +44,7 @@ describe('celeriac events', () => {
   });
 
   it('stops after --timeout', async () => {
-    const { main } = fresh();
+    const { main } = freshCli();
     const { flags } = hub();
     const p = fakeProcess();
     const started = Date.now();
@@ -89,7 +55,7 @@ describe('celeriac events', () => {
 
 describe('celeriac worker event flags', () => {
   async function runWorker(extra: string[]): Promise<{ types: string[]; stop: (lastEvent?: string) => Promise<void>; core: Core; url: string }> {
-    const { main, core } = fresh();
+    const { main, core } = freshCli();
     const { url, flags } = hub();
     const listenerApp = new core.Celeriac({ brokerUrl: url, resultBackend: url, logger: core.createLogger('silent') });
     const receiver = new core.EventReceiver(listenerApp, { wakeup: false });
