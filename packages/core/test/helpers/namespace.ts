@@ -27,6 +27,10 @@ export interface TestNamespace {
   name(name: string): string;
   /** The same Redis URL with another database number. */
   redisUrlForDb(db: number): string;
+  /** App settings for a Redis broker whose keys start with `prefix`. */
+  redisBroker(): { brokerUrl: string; brokerTransportOptions: { globalKeyprefix: string } };
+  /** App settings for Redis results whose keys start with `prefix` (in database `db`, default the namespace's). */
+  redisResults(db?: number): { resultBackend: string; resultBackendTransportOptions: { globalKeyprefix: string } };
   /** Deletes every key starting with `prefix` in the namespace's databases; returns how many. */
   cleanup(): Promise<number>;
 }
@@ -45,6 +49,8 @@ export function testNamespace(name: string, options: TestNamespaceOptions = {}):
     redisUrl: TEST_REDIS_URL,
     name: (n) => `${prefix}${n}`,
     redisUrlForDb: urlForDb,
+    redisBroker: () => ({ brokerUrl: TEST_REDIS_URL, brokerTransportOptions: { globalKeyprefix: prefix } }),
+    redisResults: (db) => ({ resultBackend: db === undefined ? TEST_REDIS_URL : urlForDb(db), resultBackendTransportOptions: { globalKeyprefix: prefix } }),
     async cleanup() {
       let deleted = 0;
       for (const db of new Set([baseDb, ...(options.extraDbs ?? [])])) {

@@ -70,10 +70,8 @@ export function poolSuite(kind: 'threads' | 'processes'): void {
   const spawned: ChildProcess[] = [];
 
   const client = new Celeriac({
-    brokerUrl: ns.redisUrl,
-    resultBackend: ns.redisUrl,
-    brokerTransportOptions: { globalKeyprefix: ns.prefix },
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisBroker(),
+    ...ns.redisResults(),
     logger: createLogger('silent'),
   });
 

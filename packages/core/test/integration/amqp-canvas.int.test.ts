@@ -16,7 +16,7 @@ const apps: Celeriac[] = [];
 const workers: Worker[] = [];
 
 function makeApp() {
-  const app = new Celeriac({ brokerUrl: vhost.url, resultBackend: ns.redisUrl, resultBackendTransportOptions: { globalKeyprefix: ns.prefix }, logger: createLogger('silent') });
+  const app = new Celeriac({ brokerUrl: vhost.url, ...ns.redisResults(), logger: createLogger('silent') });
   apps.push(app);
   return {
     app,

@@ -66,8 +66,7 @@ const countingLogger = pino(
 function makeApp(logger = countingLogger, extra: Partial<CeleriacOptions> = {}): Celeriac {
   return new Celeriac({
     brokerUrl: node.url(VHOST),
-    resultBackend: ns.redisUrlForDb(RESULT_DB),
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisResults(RESULT_DB),
     // enough to ride out the outage: each attempt also waits up to brokerConnectionTimeout for a reconnect
     taskPublishRetryPolicy: { maxRetries: 50, intervalStart: 0, intervalStep: 0.2, intervalMax: 0.5 },
     logger,

@@ -51,7 +51,7 @@ async function kill(child: ChildProcess): Promise<void> {
 beforeAll(async () => {
   await raw.connect();
   vhost = await createTestVhost('amqp-behaviour');
-  client = new Celeriac({ brokerUrl: vhost.url, resultBackend: ns.redisUrl, resultBackendTransportOptions: { globalKeyprefix: ns.prefix }, logger: createLogger('silent') });
+  client = new Celeriac({ brokerUrl: vhost.url, ...ns.redisResults(), logger: createLogger('silent') });
 }, 30_000);
 
 afterAll(async () => {
@@ -106,8 +106,7 @@ describe('in-process worker on RabbitMQ', () => {
   beforeAll(async () => {
     app = new Celeriac({
       brokerUrl: vhost.url,
-      resultBackend: ns.redisUrl,
-      resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+      ...ns.redisResults(),
       taskDefaultQueue: 'work',
       taskDefaultExchange: 'work',
       taskDefaultRoutingKey: 'work',

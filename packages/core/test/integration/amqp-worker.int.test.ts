@@ -15,8 +15,7 @@ let vhost: TestVhost;
 function makeApp(): Celeriac {
   return new Celeriac({
     brokerUrl: vhost.url,
-    resultBackend: ns.redisUrlForDb(RESULT_DB),
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisResults(RESULT_DB),
     logger: createLogger('silent'),
   });
 }

@@ -48,9 +48,8 @@ describe.each(brokers)('on %s', (label, setup) => {
   function makeApp(name: string): Celeriac {
     const app = new Celeriac({
       brokerUrl: setup.brokerUrl(),
-      resultBackend: ns.redisUrl,
       brokerTransportOptions: { globalKeyprefix: ns.prefix },
-      resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+      ...ns.redisResults(),
       taskDefaultQueue: queue,
       workerDisablePrefetch: true,
       workerPrefetchMultiplier: 4,
@@ -121,10 +120,8 @@ describe('a held ETA task due while its worker is busy (Redis)', () => {
     const ran: string[] = [];
     const make = (name: string): Celeriac => {
       const app = new Celeriac({
-        brokerUrl: ns.redisUrl,
-        resultBackend: ns.redisUrl,
-        brokerTransportOptions: { globalKeyprefix: ns.prefix },
-        resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+        ...ns.redisBroker(),
+        ...ns.redisResults(),
         taskDefaultQueue: queue,
         workerDisablePrefetch: true,
         logger: createLogger('silent'),

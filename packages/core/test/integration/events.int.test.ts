@@ -31,8 +31,7 @@ function makeApp(kind: Kind, extra: Partial<ConstructorParameters<typeof Celeria
   return new Celeriac({
     brokerUrl: kind === 'redis' ? ns.redisUrl : vhost.url,
     brokerTransportOptions: kind === 'redis' ? { globalKeyprefix: ns.prefix } : {},
-    resultBackend: ns.redisUrl,
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisResults(),
     taskDefaultQueue: ns.name(`${kind}-q`),
     logger: createLogger('silent'),
     ...extra,

@@ -17,10 +17,8 @@ const starts: Array<{ at: number; worker: string }> = [];
 
 function makeApp(worker: string): Celeriac {
   const app = new Celeriac({
-    brokerUrl: ns.redisUrl,
-    resultBackend: ns.redisUrl,
-    brokerTransportOptions: { globalKeyprefix: ns.prefix },
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisBroker(),
+    ...ns.redisResults(),
     rateLimitKeyPrefix: ns.prefix,
     logger: createLogger('silent'),
   });

@@ -19,10 +19,8 @@ const raw = new Redis(ns.redisUrl);
 const spawned: ChildProcess[] = [];
 
 const client = new Celeriac({
-  brokerUrl: ns.redisUrl,
-  resultBackend: ns.redisUrl,
-  brokerTransportOptions: { globalKeyprefix: ns.prefix },
-  resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+  ...ns.redisBroker(),
+  ...ns.redisResults(),
   logger: createLogger('silent'),
 });
 

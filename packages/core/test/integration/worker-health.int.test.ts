@@ -95,7 +95,7 @@ describe('worker health on RabbitMQ (own vhost)', () => {
     vhost = await createTestVhost('worker-health');
     // Redis results: an rpc:// reply queue comes back on its own schedule after the outage (and a reply
     // sent before it is back is lost, as in Celery), which is not what this test measures.
-    app = new Celeriac({ main: 'health-amqp', brokerUrl: vhost.url, resultBackend: ns.redisUrl, resultBackendTransportOptions: { globalKeyprefix: ns.prefix }, workerLogLevel: 'fatal' });
+    app = new Celeriac({ main: 'health-amqp', brokerUrl: vhost.url, ...ns.redisResults(), workerLogLevel: 'fatal' });
     mul = app.task('health.mul', (a: number, b: number) => a * b);
     worker = new Worker(app, { concurrency: 2, remoteControl: false });
     server = await startHealthServer(worker, { port: 0, host: '127.0.0.1' });

@@ -35,10 +35,8 @@ afterAll(async () => {
 
 it('re-runs an acksLate task whose worker was killed, after the visibility timeout', async () => {
   const client = new Celeriac({
-    brokerUrl: ns.redisUrl,
-    resultBackend: ns.redisUrl,
-    brokerTransportOptions: { globalKeyprefix: ns.prefix },
-    resultBackendTransportOptions: { globalKeyprefix: ns.prefix },
+    ...ns.redisBroker(),
+    ...ns.redisResults(),
     logger: createLogger('silent'),
   });
   try {
