@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { Celeriac, createLogger, type CeleriacOptions } from '../../src';
 import { waitFor } from './wait';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -112,4 +113,22 @@ export function startFaultWorker(options: FaultWorkerOptions): FaultWorker {
 /** SIGKILLs every worker still running (afterAll). */
 export async function stopAllFaultWorkers(): Promise<void> {
   await Promise.all(started.splice(0).map((w) => w.kill('SIGKILL')));
+}
+
+/**
+ * Publishes `total` `fault.work` tasks (each busy `workMs`, as the fixture app defines it) in batches of
+ * 1000 through a producer built from `settings`; returns their ids.
+ */
+export async function publishFaultTasks(settings: CeleriacOptions, total: number, workMs: number): Promise<string[]> {
+  const client = new Celeriac({ ...settings, logger: createLogger('silent') });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < total; i += 1000) {
+      const batch = Array.from({ length: Math.min(1000, total - i) }, () => ({ name: 'fault.work', args: [workMs], kwargs: {}, options: {}, embed: {} }));
+      ids.push(...(await client.sendTasks(batch)).map((r) => r.id));
+    }
+    return ids;
+  } finally {
+    await client.close();
+  }
 }

@@ -15,9 +15,8 @@
  * `npx tsc -b tsconfig.json`.
  */
 import { connect } from 'amqplib';
-import { Celeriac, createLogger } from '../../src';
 import { FaultLedger, printFigures } from '../helpers/fault-ledger';
-import { startFaultWorker, stopAllFaultWorkers, type FaultWorker } from '../helpers/fault-worker';
+import { publishFaultTasks, startFaultWorker, stopAllFaultWorkers, type FaultWorker } from '../helpers/fault-worker';
 import { testNamespace } from '../helpers/namespace';
 import { startPrivateRabbitNode, type PrivateRabbitNode } from '../helpers/rabbit-private-node';
 import { createTestVhost, type TestVhost } from '../helpers/rabbit-vhost';
@@ -47,18 +46,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Publishes TOTAL `fault.work` tasks in batches; returns their ids. */
-async function publishAll(brokerUrl: string): Promise<string[]> {
-  const client = new Celeriac({ brokerUrl, logger: createLogger('silent') });
-  try {
-    const ids: string[] = [];
-    for (let i = 0; i < TOTAL; i += 1000) {
-      const batch = Array.from({ length: Math.min(1000, TOTAL - i) }, () => ({ name: 'fault.work', args: [WORK_MS], kwargs: {}, options: {}, embed: {} }));
-      ids.push(...(await client.sendTasks(batch)).map((r) => r.id));
-    }
-    return ids;
-  } finally {
-    await client.close();
-  }
+function publishAll(brokerUrl: string): Promise<string[]> {
+  return publishFaultTasks({ brokerUrl }, TOTAL, WORK_MS);
 }
 
 /** Ready messages in the queue (unacked ones are not counted: stop the worker first). */

@@ -15,10 +15,9 @@
  * its own (the shared one is never stopped). Build first: `npx tsc -b tsconfig.json`.
  */
 import { Redis } from 'ioredis';
-import { Celeriac, createLogger } from '../../src';
 import { KombuKeys } from '../../src/brokers/redis/keys';
 import { FaultLedger, printFigures } from '../helpers/fault-ledger';
-import { startFaultWorker, stopAllFaultWorkers, type FaultWorker } from '../helpers/fault-worker';
+import { publishFaultTasks, startFaultWorker, stopAllFaultWorkers, type FaultWorker } from '../helpers/fault-worker';
 import { testNamespace } from '../helpers/namespace';
 import { freePort, privateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { waitFor } from '../helpers/wait';
@@ -46,18 +45,8 @@ afterAll(async () => {
 }, 30_000);
 
 /** Publishes TOTAL `fault.work` tasks to `brokerUrl` in batches; returns their ids. */
-async function publishAll(brokerUrl: string): Promise<string[]> {
-  const client = new Celeriac({ brokerUrl, brokerTransportOptions: { globalKeyprefix: ns.prefix }, logger: createLogger('silent') });
-  try {
-    const ids: string[] = [];
-    for (let i = 0; i < TOTAL; i += 1000) {
-      const batch = Array.from({ length: Math.min(1000, TOTAL - i) }, () => ({ name: 'fault.work', args: [WORK_MS], kwargs: {}, options: {}, embed: {} }));
-      ids.push(...(await client.sendTasks(batch)).map((r) => r.id));
-    }
-    return ids;
-  } finally {
-    await client.close();
-  }
+function publishAll(brokerUrl: string): Promise<string[]> {
+  return publishFaultTasks({ brokerUrl, brokerTransportOptions: { globalKeyprefix: ns.prefix } }, TOTAL, WORK_MS);
 }
 
 /** Messages still in the queue's lists (all four priorities), and those unacked. */
