@@ -14,10 +14,9 @@ import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Celeriac, createLogger, RemoteTaskError, TaskRevokedError, type AsyncResult } from '../../src';
 import { testNamespace } from './namespace';
+import { CLI_MAIN as MAIN, launchNode, REPO_ROOT as ROOT, type StartedProcess } from './node-process';
 import { waitFor } from './wait';
 
-const ROOT = resolve(__dirname, '../../../..');
-const MAIN = resolve(ROOT, 'packages/core/dist/cli/main.js');
 const FIXTURE = resolve(__dirname, '../fixtures/cli/pool-app.js');
 const PROGRAMMATIC = resolve(__dirname, '../fixtures/cli/pool-worker.js');
 
@@ -32,11 +31,7 @@ interface Where {
   threadId: number;
 }
 
-interface Started {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Started = StartedProcess;
 
 const alive = (pid: number): boolean => {
   try {
@@ -75,22 +70,10 @@ export function poolSuite(kind: 'threads' | 'processes'): void {
     logger: createLogger('silent'),
   });
 
-  /** Runs a node script; resolves once its output shows `ready`. */
-  async function launch(command: string[], ready: string, env: Record<string, string> = {}): Promise<Started> {
-    const proc = spawn(process.execPath, command, {
-      cwd: ROOT,
-      env: { ...process.env, POOL_REDIS_URL: ns.redisUrl, POOL_PREFIX: ns.prefix, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, for a Ctrl+C-like SIGINT to the whole group
-    });
-    spawned.push(proc);
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    await waitFor(() => out.includes(ready) || proc.exitCode !== null, 15_000, `worker ready: ${command.join(' ')}`);
-    if (proc.exitCode !== null) throw new Error(`worker exited at start:\n${out}`);
-    return { proc, output: () => out, exited };
+  /** Runs a node script with this file's Redis namespace; resolves once its output shows `ready`. */
+  function launch(command: string[], ready: string, env: Record<string, string> = {}): Promise<Started> {
+    // its own process group, for a Ctrl+C-like SIGINT to the whole group
+    return launchNode(command, { ready, env: { POOL_REDIS_URL: ns.redisUrl, POOL_PREFIX: ns.prefix, ...env }, detached: true, spawned });
   }
 
   function startCli(name: string, queue: string, extra: string[] = []): Promise<Started> {

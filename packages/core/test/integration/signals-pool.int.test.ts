@@ -4,15 +4,14 @@
  * that ran the task, while workerReady runs in the worker's main process (as Celery's task_prerun
  * fires in the prefork child and worker_ready in the main process).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Celeriac, createLogger } from '../../src';
 import { testNamespace } from '../helpers/namespace';
+import { CLI_MAIN as MAIN, launchNode } from '../helpers/node-process';
 import { waitFor } from '../helpers/wait';
 
-const ROOT = resolve(__dirname, '../../../..');
-const MAIN = resolve(ROOT, 'packages/core/dist/cli/main.js');
 const FIXTURE = resolve(__dirname, '../fixtures/cli/signals-pool-app.js');
 const ns = testNamespace('signals-pool');
 const raw = new Redis(ns.redisUrl);
@@ -43,18 +42,12 @@ describe.each(['threads', 'processes'] as const)('signals with -P %s', (kind) =>
   it('task signals fire in the child that ran the task, workerReady in the main process', async () => {
     const key = ns.name(`signals-${kind}`);
     const queue = ns.name(`q-${kind}`);
-    const proc = spawn(process.execPath, [MAIN, 'worker', '-A', FIXTURE, '-P', kind, '-c', '1', '-n', `sig-${kind}@%h`, '-Q', queue, '-l', 'info'], {
-      cwd: ROOT,
-      env: { ...process.env, POOL_REDIS_URL: ns.redisUrl, POOL_PREFIX: ns.prefix, SIGNALS_KEY: key },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { proc, exited } = await launchNode([MAIN, 'worker', '-A', FIXTURE, '-P', kind, '-c', '1', '-n', `sig-${kind}@%h`, '-Q', queue, '-l', 'info'], {
+      ready: ' ready.',
+      env: { POOL_REDIS_URL: ns.redisUrl, POOL_PREFIX: ns.prefix, SIGNALS_KEY: key },
+      timeoutMs: 20_000,
+      spawned,
     });
-    spawned.push(proc);
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    await waitFor(() => out.includes(' ready.') || proc.exitCode !== null, 20_000, 'the worker');
-    if (proc.exitCode !== null) throw new Error(`worker exited at start:\n${out}`);
 
     const r = await client.sendTask<{ pid: number; threadId: number }>('signals.where', [], {}, { queue });
     const where = await r.get({ timeout: 15_000 });
