@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Diagnostic (not part of `npm run bench`): CPU instructions a Celeriac worker spends per no-op task,
- * counted by valgrind's callgrind. Unlike tasks/s, an instruction count repeats to within ~0.1% on a
- * busy or slow machine, so a change to the hot path can be judged in one run each side.
+ * counted by valgrind's callgrind. Unlike tasks/s (±30% between runs here), an instruction count
+ * repeats within a few percent (the broker's batching still varies), so a change to the hot path can
+ * be judged from a run or two each side.
  *
  * The worker runs alone in a child under callgrind (the queue is filled beforehand by this process)
  * twice, with `small` and `large` tasks; (I(large) - I(small)) / (large - small) removes start-up,
