@@ -16,6 +16,11 @@ export interface StartedProcess {
   output: () => string;
   /** Its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /**
+   * Waits until the output shows `text` (a string or pattern). A log line written before a result
+   * was stored can still be on its way through the pipe when the result arrives over Redis.
+   */
+  logged: (text: string | RegExp, timeoutMs?: number) => Promise<void>;
 }
 
 export interface LaunchOptions {
@@ -45,5 +50,10 @@ export async function launchNode(args: string[], options: LaunchOptions): Promis
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await waitFor(() => out.includes(options.ready) || proc.exitCode !== null, options.timeoutMs ?? 15_000, `ready: ${args.join(' ')}`);
   if (proc.exitCode !== null) throw new Error(`exited at start:\n${out}`);
-  return { proc, output: () => out, exited };
+  const shows = (text: string | RegExp): boolean => (typeof text === 'string' ? out.includes(text) : text.test(out));
+  const logged = (text: string | RegExp, timeoutMs = 5000): Promise<void> =>
+    waitFor(() => shows(text), timeoutMs, `output showing ${String(text)}`).catch((err: Error) => {
+      throw new Error(`${err.message}\nOutput so far:\n${out}`);
+    });
+  return { proc, output: () => out, exited, logged };
 }

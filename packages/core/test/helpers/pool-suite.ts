@@ -146,7 +146,7 @@ export function poolSuite(kind: 'threads' | 'processes'): void {
       expect(before).toHaveLength(2);
       const error = await failureOf(await send('pool.spin', queue));
       expect(error.excType).toBe('TimeLimitExceeded');
-      expect(worker.output()).toContain('Hard time limit (1s) exceeded for pool.spin');
+      await worker.logged('Hard time limit (1s) exceeded for pool.spin');
       // One child was replaced; both serve: two tasks run at once.
       await waitFor(async () => (await children(`main-${kind}`)).filter((id) => !before.includes(id)).length === 1, 10_000, 'a replacement child ready', 50);
       const wheres = await Promise.all((await Promise.all([send<Where>('pool.where', queue, [300]), send<Where>('pool.where', queue, [300])])).map((r) => r.get({ timeout: 10_000 })));
@@ -223,7 +223,7 @@ export function poolSuite(kind: 'threads' | 'processes'): void {
         for (let i = 0; i < 3; i++) wheres.push(await (await send<Where>('pool.where', q)).get({ timeout: 10_000 }));
         expect(key(wheres[1]!)).toBe(key(wheres[0]!));
         expect(key(wheres[2]!)).not.toBe(key(wheres[1]!));
-        expect(w.output()).toContain('it ran 2 tasks (maxTasksPerChild)');
+        await w.logged('it ran 2 tasks (maxTasksPerChild)');
       } finally {
         w.proc.kill('SIGTERM');
         await w.exited;
@@ -242,7 +242,7 @@ export function poolSuite(kind: 'threads' | 'processes'): void {
         expect(key(hog)).toBe(key(first));
         const after = await (await send<Where>('pool.where', q)).get({ timeout: 10_000 });
         expect(key(after)).not.toBe(key(first));
-        expect(w.output()).toMatch(/over maxMemoryPerChild \(122880 KiB\)/);
+        await w.logged(/over maxMemoryPerChild \(122880 KiB\)/);
       } finally {
         w.proc.kill('SIGTERM');
         await w.exited;
