@@ -321,18 +321,26 @@ export class Celeriac implements SharedTaskHost, ExecutorHost {
   private async sendPrepared(name: string, options: ApplyOptions, prepared: Array<ReturnType<Celeriac['prepare']>>): Promise<Array<AsyncResult<unknown>>> {
     const retry = options.retry ?? this.conf.taskPublishRetry;
     const policy = { ...this.conf.taskPublishRetryPolicy, ...options.retryPolicy };
-    // Listen for the result before the task can finish (Celery's on_task_call), so get() misses nothing.
-    if (prepared.length === 1 && !prepared[0]!.message.ignoreResult) this.backendOrNull()?.prepareWait?.(prepared[0]!.message.id);
     if (this.signals.has('beforeTaskPublish')) for (const p of prepared) this.signals.emit('beforeTaskPublish', publishPayload(p.message, p.wire, p.target));
     await publishWithRetry(
       async () => {
         await this.connect();
-        for (const p of prepared) {
-          if (p.route.queue) await this.declareQueue(p.route.queue, p.route.exchange, p.route.routingKey);
-          else if (p.route.broadcast) await this.broker.declareExchange(p.route.exchange, 'fanout');
+        let previous: (typeof prepared)[number]['route'] | undefined;
+        for (const { route } of prepared) {
+          // applyMany: usually one route for all, declared (or found declared) once
+          if (previous && route.queue === previous.queue && route.exchange === previous.exchange && route.routingKey === previous.routingKey && route.broadcast === previous.broadcast) continue;
+          previous = route;
+          if (route.queue) await this.declareQueue(route.queue, route.exchange, route.routingKey);
+          else if (route.broadcast) await this.broker.declareExchange(route.exchange, 'fanout');
         }
-        if (prepared.length === 1) await this.broker.publish(prepared[0]!.wire, prepared[0]!.target);
-        else await this.broker.publishMany(prepared.map((p) => ({ message: p.wire, route: p.target })));
+        if (prepared.length === 1) {
+          const sent = this.broker.publish(prepared[0]!.wire, prepared[0]!.target);
+          // Listen for the result while the task travels (Celery's on_task_call), so a later get() is
+          // woken at once. Right after the publish is written, not before: it is not on the task's way.
+          // A result stored before the SUBSCRIBE took effect is found by get()'s GET after subscribing.
+          if (!prepared[0]!.message.ignoreResult) this.backendOrNull()?.prepareWait?.(prepared[0]!.message.id);
+          await sent;
+        } else await this.broker.publishMany(prepared.map((p) => ({ message: p.wire, route: p.target })));
       },
       (err) => this.broker.isRecoverable(err) || isConnectError(err),
       retry ? policy : { ...policy, maxRetries: 0 },

@@ -34,7 +34,7 @@ export interface ResultBackend {
   waitFor(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
   /** False when the backend cannot join chords at all (rpc://). */
   readonly supportsChords?: boolean;
-  /** Optional: start listening for a task's result as it is sent (before anyone waits for it). */
+  /** Optional: start listening for a task's result as it is sent (before anyone waits for it): called right after the publish is written. */
   prepareWait?(taskId: string): void;
   /** Deletes the stored state. */
   forget(taskId: string): Promise<void>;

@@ -6,6 +6,7 @@ import { RedisKeyValueStore } from '../../src/backends/redis/redis-key-value-sto
 import { RedisResultBackend, resultKeyPrefix } from '../../src/backends/redis/redis-result-backend';
 import { BackendError, ConfigError, ResultTimeoutError } from '../../src/errors';
 import { dateDoneNow, type ResultMeta } from '../../src/protocol/result-meta';
+import { watchCommands } from '../helpers/redis-monitor';
 
 const REDIS_URL = process.env.CELERIAC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const PREFIX = `t-rrb-${randomBytes(4).toString('hex')}:`;
@@ -153,6 +154,23 @@ describe('RedisResultBackend', () => {
     await raw.publish(keyOf(id), marker); // ordered after any publish the store made
     await waitUntil('the marker', async () => messages.includes(marker));
     expect(messages).toEqual([marker]);
+  });
+
+  test('the first store of an event-loop turn goes at once; the rest of the turn go as one script call, in order', async () => {
+    const watch = await watchCommands(REDIS_URL, (args) => args[0]?.toLowerCase() === 'evalsha' && args.slice(3).some((a) => a.startsWith(PREFIX)));
+    // each script call's keys
+    const calls = (): string[][] => watch.seen.map((args) => args.slice(3, 3 + Number(args[2])));
+    try {
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      // one turn: a STARTED then the SUCCESS of ids[0], then four more results
+      await Promise.all([rb.storeResult(state(ids[0]!, 'STARTED')), rb.storeResult(success(ids[0]!, 0)), ...ids.slice(1).map((id, i) => rb.storeResult(success(id, i + 1)))]);
+      await waitUntil('MONITOR to show both script calls', async () => calls().length >= 2);
+      expect(calls()).toEqual([[keyOf(ids[0]!)], [ids[0]!, ...ids.slice(1)].map((id) => keyOf(id))]);
+      expect((await rb.getMeta(ids[0]!))?.status).toBe('SUCCESS');
+      expect((await rb.getMetaMany(ids)).map((m) => m?.result)).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      watch.stop();
+    }
   });
 
   test('a stored value that is not JSON counts as not SUCCESS', async () => {

@@ -132,7 +132,9 @@ export class RedisKeyValueStore implements KeyValueStore {
     // disconnectTimeout: ioredis arms a timer of this length when disconnecting a socket that has
     // already closed (Redis down); at its 2 s default it keeps the process alive after close().
     this.connectionOptions = { ...parsed.options, disconnectTimeout: 100 };
-    this.client = new Redis({ ...this.connectionOptions, lazyConnect: true, enableAutoPipelining: true });
+    // No auto-pipelining: it holds every command for one more event-loop turn, and stores are batched
+    // here already (setAndPublish).
+    this.client = new Redis({ ...this.connectionOptions, lazyConnect: true });
     // Without a listener ioredis prints every connection error; callers see them as BackendError.
     this.client.on('error', (err: Error) => (this.lastSocketError = err));
     this.client.on('ready', () => (this.lastSocketError = undefined));
@@ -184,17 +186,22 @@ export class RedisKeyValueStore implements KeyValueStore {
     const ttl = ttlSeconds > 0 ? Math.ceil(ttlSeconds) : 0;
     const group = `${ttl}:${keepSuccess ? 1 : 0}`;
     return new Promise<boolean>((resolve, reject) => {
-      let batch = this.pendingStores.get(group);
-      if (!batch) this.pendingStores.set(group, (batch = []));
-      batch.push({ key: this.keyPrefix + key, value, resolve, reject });
-      if (batch.length >= MAX_BATCH) this.flushStores(group);
-      else if (!this.storeFlushScheduled) {
+      const store: PendingStore = { key: this.keyPrefix + key, value, resolve, reject };
+      if (!this.storeFlushScheduled) {
+        // The first store of an event-loop turn goes at once: a lone result (a round trip, a worker
+        // at low load) pays no batching delay. Those that follow in this turn go together at its end.
         this.storeFlushScheduled = true;
         setImmediate(() => {
           this.storeFlushScheduled = false;
           for (const g of [...this.pendingStores.keys()]) this.flushStores(g);
         });
+        this.sendStores(group, [store]);
+        return;
       }
+      let batch = this.pendingStores.get(group);
+      if (!batch) this.pendingStores.set(group, (batch = []));
+      batch.push(store);
+      if (batch.length >= MAX_BATCH) this.flushStores(group);
     });
   }
 
@@ -203,6 +210,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     const batch = this.pendingStores.get(group);
     if (!batch?.length) return;
     this.pendingStores.delete(group);
+    this.sendStores(group, batch);
+  }
+
+  /** One script call storing `batch` (same `ttl:keep` group); each caller learns its own flag. */
+  private sendStores(group: string, batch: PendingStore[]): void {
     const [ttl, keep] = group.split(':');
     const scripts = this.client as unknown as ScriptCommands;
     this.run('SET + PUBLISH', () => scripts.celeriacSetAndPublish(batch.length, ...batch.map((p) => p.key), ttl!, keep!, ...batch.map((p) => p.value))).then(

@@ -1,6 +1,8 @@
 /**
  * Kombu's ack (redis.py `QoS.ack`: `ZREM unacked_index <tag>; HDEL unacked <tag>` in a MULTI),
- * batched: every ack of one event-loop turn goes in one MULTI, in chunks of 1000 tags per command.
+ * batched: every ack of one event-loop turn goes in one script call doing both (redis-scripts.ts
+ * `celeriacAck`), per chunk of 1000 tags. A script call costs the client far less than a MULTI,
+ * and this runs on every turn in which a task started.
  * Shared by all consumers of a broker.
  */
 import type { KombuKeys } from './keys';
@@ -17,7 +19,7 @@ export class AckBatcher {
     private readonly keys: KombuKeys,
   ) {}
 
-  /** Acks `tag` with the others of this turn; resolves when their MULTI succeeded. */
+  /** Acks `tag` with the others of this turn; resolves when their script call succeeded. */
   ack(tag: string): Promise<void> {
     this.pending.push(tag);
     if (!this.batch) {
@@ -40,11 +42,14 @@ export class AckBatcher {
     const batch = this.batch!;
     this.pending = [];
     this.batch = null;
-    const multi = this.clients.cmd.multi();
-    for (let i = 0; i < tags.length; i += ACK_CHUNK) {
-      const chunk = tags.slice(i, i + ACK_CHUNK);
-      multi.zrem(this.keys.unackedIndex, ...chunk).hdel(this.keys.unacked, ...chunk);
-    }
-    this.clients.exec(multi).then(() => batch.resolve(), (err: unknown) => batch.reject(this.clients.wrap(err)));
+    const { cmd } = this.clients;
+    const { unackedIndex, unacked } = this.keys;
+    Promise.all(chunks(tags).map((chunk) => cmd.celeriacAck(2, unackedIndex, unacked, ...chunk))).then(() => batch.resolve(), (err: unknown) => batch.reject(this.clients.wrap(err)));
   }
+}
+
+function chunks(tags: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < tags.length; i += ACK_CHUNK) out.push(tags.slice(i, i + ACK_CHUNK));
+  return out;
 }

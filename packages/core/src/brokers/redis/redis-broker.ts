@@ -32,6 +32,7 @@
  */
 import { ExchangeTypes } from '../exchange-types';
 import { randomUUID } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import { BrokerError, ConfigError } from '../../errors';
 import type { WireMessage } from '../../protocol/wire-message';
 import type { Broker, BrokerCapabilities, ConsumeOptions, ConsumerStatus, DeliveryHandler, ExchangeType, QueueDeclaration, Route, Subscription } from '../broker';
@@ -71,7 +72,7 @@ export interface RedisBrokerOptions {
 /** How often consumers run restoreVisible (Kombu's worker: every 10 s). */
 const RESTORE_INTERVAL_MS = 10_000;
 
-/** The Kombu-compatible Redis transport. */
+/** A publish waiting for the pipeline of its tick (see lpush). */
 interface PendingPush {
   key: string;
   value: string;
@@ -79,6 +80,29 @@ interface PendingPush {
   reject: (err: unknown) => void;
 }
 
+/**
+ * Values one LPUSH carries at most. Consecutive pushes to one list go as one LPUSH with many values:
+ * Redis puts each in front of the one before, exactly where separate LPUSHes would, at a fraction of
+ * the cost per message on both sides.
+ */
+const MAX_VALUES_PER_LPUSH = 1000;
+
+/**
+ * Adds to `pipe` one LPUSH per run of consecutive `items` with the same list key (each at most
+ * MAX_VALUES_PER_LPUSH long), in order; returns the runs, one per LPUSH added.
+ */
+function lpushRuns<T extends { key: string; value: string }>(pipe: ChainableCommander, items: readonly T[]): T[][] {
+  const runs: T[][] = [];
+  let run: T[] | undefined;
+  for (const item of items) {
+    if (run && run[0]!.key === item.key && run.length < MAX_VALUES_PER_LPUSH) run.push(item);
+    else runs.push((run = [item]));
+  }
+  for (const r of runs) pipe.lpush(r[0]!.key, ...r.map((p) => p.value));
+  return runs;
+}
+
+/** The Kombu-compatible Redis transport. */
 export class RedisBroker implements Broker {
   readonly capabilities: BrokerCapabilities = { priority: true, priorityOrder: 'low-first', fanout: true, nativeDelay: true };
   /** The visibility timeout: a message unacked that long is restored for another consumer. */
@@ -187,7 +211,8 @@ export class RedisBroker implements Broker {
 
   /**
    * LPUSH, coalescing publishes made in the same tick: the first is written at once (a lone awaited
-   * publish pays no batching delay), the ones that follow it in this tick go out as one pipeline.
+   * publish pays no batching delay), the ones that follow it in this tick go out as one pipeline, one
+   * LPUSH per run of pushes to the same list.
    */
   private lpush(key: string, value: string): Promise<unknown> {
     if (this.lpushBatch) {
@@ -199,9 +224,15 @@ export class RedisBroker implements Broker {
       this.lpushBatch = null;
       if (!batch.length) return;
       const pipe = this.cmd.pipeline();
-      for (const p of batch) pipe.lpush(p.key, p.value);
+      const runs = lpushRuns(pipe, batch);
       pipe.exec().then(
-        (res) => (res ?? []).forEach(([err, v], i) => (err ? batch[i]!.reject(err) : batch[i]!.resolve(v))),
+        (res) => {
+          runs.forEach((run, i) => {
+            const [err, v] = res?.[i] ?? [new BrokerError('Redis returned no reply for an LPUSH of the pipeline.'), null];
+            for (const p of run) if (err) p.reject(err);
+            else p.resolve(v);
+          });
+        },
         (err: unknown) => batch.forEach((p) => p.reject(err)),
       );
     });
@@ -217,16 +248,24 @@ export class RedisBroker implements Broker {
       const members = await this.clients.run(() => this.clients.exec(exchanges.reduce((p, e) => p.smembers(this.keys.binding(e)), this.cmd.pipeline())));
       exchanges.forEach((e, i) => tables.set(e, members[i] as string[]));
     }
+    // In order: fanout PUBLISHes as they come, list pushes as one LPUSH per run to the same list.
     const pipe = this.cmd.pipeline();
+    let pushes: Array<{ key: string; value: string }> = [];
+    const pushRuns = (): void => {
+      lpushRuns(pipe, pushes);
+      pushes = [];
+    };
     for (const { message, route } of items) {
       if (isFanout(route.exchange)) {
+        pushRuns();
         pipe.publish(this.fanoutChannel(route), encodeEnvelope(message, route, randomUUID()));
         continue;
       }
       const queues = route.exchange === '' ? [route.routingKey] : this.routable(route, tables.get(route.exchange)!);
       const step = priorityStep(message.properties.priority);
-      for (const q of queues) pipe.lpush(this.keys.queueList(q, step), encodeEnvelope(message, route, randomUUID()));
+      for (const q of queues) pushes.push({ key: this.keys.queueList(q, step), value: encodeEnvelope(message, route, randomUUID()) });
     }
+    pushRuns();
     await this.clients.run(() => this.clients.exec(pipe));
   }
 

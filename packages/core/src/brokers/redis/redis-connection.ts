@@ -80,7 +80,7 @@ export class RedisClients {
     };
     this.connectTimeoutMs = this.options.connectTimeout!;
     // No auto-pipelining: it costs a Pipeline object per command and a tick of delay, which made one-by-one
-    // awaited publishes ~30% slower; batches are explicit (publishMany, the fetch script, ack MULTIs).
+    // awaited publishes ~30% slower; batches are explicit (publishMany, the fetch script, ack script calls).
     const cmd = this.newClient({ enableAutoPipelining: false });
     defineScripts(cmd);
     this.cmd = cmd as ScriptedRedis;

@@ -5,7 +5,7 @@
  * A Lua script pops up to min(free prefetch slots, batchSize) messages in Kombu's order and records
  * each in `unacked` in the same atomic step; the next fetch is issued while a batch is handed out, so
  * Redis and Node work at the same time. When nothing is waiting, `BRPOP keys 1` blocks on the
- * consumer's own connection, then the message is recorded (MULTI ZADD+HSET, not awaited) as
+ * consumer's own connection, then the message is recorded (ZADD+HSET in one EVAL, not awaited) as
  * redis.py `QoS.append` does. Acks are batched per event-loop turn (redis-acks.ts).
  *
  * A popped value that is not a Kombu envelope (Kombu's consumer would crash on it) is moved to the
@@ -15,13 +15,15 @@
  */
 import type { Redis } from 'ioredis';
 import { BrokerError, DecodeError } from '../../errors';
-import type { ConsumerStatus, Delivery } from '../broker';
-import { BRPOP_TIMEOUT, deadLetterEntry, decodeEnvelope, delayedMember, markRedelivered, stringifyEnvelope, unackedEntry, unackedScore } from './keys';
+import type { ConsumerStatus } from '../broker';
+import { BRPOP_TIMEOUT, deadLetterEntry, decodeEnvelope, unackedEntry, unackedScore } from './keys';
 import type { DecodedEnvelope, KombuKeys } from './keys';
 import type { AckBatcher } from './redis-acks';
 import type { ConsumeWindow } from './consume-window';
 import { quit, type RedisClients } from './redis-connection';
 import { RedisConsumerWatchdog, type WatchedConsumer } from './redis-consumer-watchdog';
+import { RedisDelivery } from './redis-delivery';
+import { recordUnacked } from './redis-scripts';
 
 /** What a list consumer uses of its broker. */
 export interface ListConsumerContext {
@@ -232,7 +234,7 @@ export class RedisListConsumer {
     return out;
   }
 
-  /** A message BRPOP returned: recorded as unacked (MULTI ZADD+HSET) as redis.py QoS.append does. */
+  /** A message BRPOP returned: recorded as unacked (ZADD+HSET in one EVAL) as redis.py QoS.append does. */
   private record(key: string, envelope: string): Popped {
     const item: Popped = { key, envelope, tag: '' };
     try {
@@ -242,11 +244,11 @@ export class RedisListConsumer {
     }
     const { deliveryTag, exchange, routingKey } = item.decoded;
     const { clients, keys } = this.ctx;
-    // Sent now, not awaited: the message is delivered while the MULTI travels (one round trip less per
+    // Sent now, not awaited: the message is delivered while the record travels (one round trip less per
     // message after BRPOP). Its ack goes on the same connection later, so Redis sees record, then ack.
-    // If Redis went away between BRPOP and MULTI, the message is handed over anyway rather than lost.
+    // If Redis went away between BRPOP and the record, the message is handed over anyway rather than lost.
     item.tag = deliveryTag;
-    clients.exec(clients.cmd.multi().zadd(keys.unackedIndex, unackedScore(), deliveryTag).hset(keys.unacked, deliveryTag, unackedEntry(envelope, exchange, routingKey))).catch(
+    recordUnacked(clients.cmd, keys.unackedIndex, keys.unacked, unackedScore(), deliveryTag, unackedEntry(envelope, exchange, routingKey)).catch(
       (err: unknown) => this.window.onError?.(clients.wrap(err)),
     );
     return item;
@@ -264,48 +266,7 @@ export class RedisListConsumer {
       this.deadLetter(item, err);
       return;
     }
-    const { clients, keys, acks } = this.ctx;
-    const queue = this.listQueue.get(item.key)!;
-    const recorded = item.tag !== '';
-    let settled = false;
-    // One promise per settlement (not an async function's two): this runs for every message.
-    const settle = (op: () => Promise<unknown>): Promise<void> => {
-      if (settled) return ALREADY_SETTLED;
-      settled = true;
-      const failed = (err: unknown): never => {
-        settled = false; // not settled after all: the caller may try again
-        throw clients.wrap(err);
-      };
-      try {
-        return op().then(ignoreValue, failed);
-      } catch (err) {
-        settled = false;
-        return Promise.reject(clients.wrap(err));
-      }
-    };
-    const putBack = (leftmost: boolean): Promise<unknown> =>
-      clients.cmd.celeriacRestore(3, keys.unackedIndex, keys.unacked, keys.queueList(queue, d.priority),
-        d.deliveryTag, stringifyEnvelope(markRedelivered(d.raw)), leftmost ? '1' : '0', recorded ? '0' : '1');
-    const delivery: Delivery = {
-      message: d.message,
-      info: { exchange: d.exchange, routingKey: d.routingKey, queue, redelivered: d.redelivered, deliveryTag: d.deliveryTag, priority: d.priority },
-      ack: () => settle(() => acks.ack(d.deliveryTag)),
-      // redis.py QoS.reject: requeue = restore_by_tag(leftmost=True) (LPUSH, marked redelivered) + ack
-      reject: ({ requeue }) => settle(() => (requeue ? putBack(true) : acks.ack(d.deliveryTag))),
-      restore: () => settle(() => putBack(false)),
-      // into `celeriac.delayed` and out of `unacked` in one script (redis-delayed.ts)
-      defer: async (delaySeconds) => {
-        const delayMs = Math.max(0, Math.round(delaySeconds * 1000));
-        const member = delayedMember(queue, d.priority, item.envelope);
-        let added = false;
-        await settle(async () => {
-          added = (await clients.cmd.celeriacDefer(3, keys.unackedIndex, keys.unacked, keys.delayed, d.deliveryTag, delayMs, member, recorded ? '0' : '1')) === 1;
-        });
-        if (added) this.ctx.delayedAdded(delayMs);
-        return added;
-      },
-    };
-    this.window.run(delivery);
+    this.window.run(new RedisDelivery(this.ctx, d, this.listQueue.get(item.key)!, item.envelope, item.tag !== ''));
   }
 
   /** Moves a message decodeEnvelope refused to the dead-letter list: out of unacked in one script when recorded there. */
@@ -339,9 +300,6 @@ export class RedisListConsumer {
     await this.ctx.clients.cmd.celeriacGiveBack(back.length + 2, unackedIndex, unacked, ...back.map((i) => i.key), ...back.flatMap((i) => [i.tag, i.envelope]));
   }
 }
-
-const ALREADY_SETTLED: Promise<void> = Promise.resolve();
-const ignoreValue = (): void => undefined;
 
 function movedNote(list: string, deadLetter: string): string {
   return `Moved a value from "${list}" to the dead-letter list "${deadLetter}"`;

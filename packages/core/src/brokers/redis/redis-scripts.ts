@@ -1,7 +1,7 @@
 /**
  * The Redis broker's Lua scripts (run by EVALSHA through ioredis defineCommand). Each one is one
  * atomic step of Kombu's bookkeeping (kombu/transport/redis.py QoS): pop + record unacked (or
- * dead-letter), restore, give back, and the unacked_mutex release; plus our delayed delivery (add a
+ * dead-letter), record, ack, restore, give back, and the unacked_mutex release; plus our delayed delivery (add a
  * member, move the due ones), which Kombu does not have.
  */
 import type { Redis } from 'ioredis';
@@ -93,6 +93,29 @@ while taken < max and base < #KEYS do
 end
 return out`;
 
+// redis.py QoS.append (a MULTI of ZADD + HSET) for a message BRPOP returned: KEYS unacked_index,
+// unacked; ARGV score, delivery tag, unacked entry. Sent with EVAL, not EVALSHA (recordUnacked): a
+// NOSCRIPT retry after a Redis restart could land after the message's ack and leave a stale entry;
+// and one EVAL costs the client far less than a MULTI, on the path from BRPOP to the task.
+const RECORD_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+/** Records a message BRPOP returned in `unacked` + `unacked_index` (RECORD_LUA), in one command. */
+export function recordUnacked(client: Redis, unackedIndex: string, unacked: string, score: string, tag: string, entry: string): Promise<unknown> {
+  return client.eval(RECORD_LUA, 2, unackedIndex, unacked, score, tag, entry);
+}
+
+// redis.py QoS.ack (a MULTI of ZREM + HDEL) for many delivery tags (ARGV, at most a few thousand:
+// Lua's unpack limit) as one script call, which costs the client far less than a MULTI. KEYS
+// unacked_index, unacked. (A NOSCRIPT retry landing late is harmless here: the record it follows was
+// sent before it, and removing entries twice does nothing.)
+const ACK_LUA = `
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+redis.call('HDEL', KEYS[2], unpack(ARGV))
+return #ARGV`;
+
 // redis.py QoS.restore_by_tag without WATCH: only the holder of the unacked entry pushes (ARGV[4]
 // '1' forces it). ARGV[3] '1' = LPUSH (back of the queue, reject+requeue), else RPUSH (next in line).
 // Also moves an undecodable message from unacked to the dead-letter list (KEYS[3], LPUSH).
@@ -173,6 +196,7 @@ return {moved, #due, wait}`;
 export type Arg = string | number;
 export type ScriptedRedis = Redis & {
   celeriacFetch(numKeys: number, ...args: Arg[]): Promise<Arg[]>;
+  celeriacAck(numKeys: number, ...args: Arg[]): Promise<number>;
   celeriacRestore(numKeys: number, ...args: Arg[]): Promise<number>;
   celeriacGiveBack(numKeys: number, ...args: Arg[]): Promise<number>;
   celeriacUnlock(numKeys: number, ...args: Arg[]): Promise<number>;
@@ -184,6 +208,7 @@ export type ScriptedRedis = Redis & {
 /** Registers the scripts on a connection. */
 export function defineScripts(client: Redis): void {
   client.defineCommand('celeriacFetch', { lua: FETCH_LUA });
+  client.defineCommand('celeriacAck', { lua: ACK_LUA });
   client.defineCommand('celeriacRestore', { lua: RESTORE_LUA });
   client.defineCommand('celeriacGiveBack', { lua: GIVE_BACK_LUA });
   client.defineCommand('celeriacUnlock', { lua: UNLOCK_LUA });
