@@ -72,6 +72,9 @@ export const EMPTY_EMBED: TaskEmbed = Object.freeze({ callbacks: null, errbacks:
 export function createTaskMessage(fields: Pick<TaskMessage, 'id' | 'task'> & Partial<TaskMessage>): TaskMessage {
   const args = fields.args ?? [];
   const kwargs = fields.kwargs ?? {};
+  // Computed only when not given (sending gives them): a repr walks every argument.
+  const argsrepr = fields.argsrepr ?? argsRepr(args);
+  const kwargsrepr = fields.kwargsrepr ?? kwargsRepr(kwargs);
   return {
     embed: { ...EMPTY_EMBED },
     shadow: null,
@@ -83,8 +86,6 @@ export function createTaskMessage(fields: Pick<TaskMessage, 'id' | 'task'> & Par
     timeLimit: [null, null],
     rootId: fields.id,
     parentId: null,
-    argsrepr: argsRepr(args),
-    kwargsrepr: kwargsRepr(kwargs),
     origin: '',
     ignoreResult: false,
     customHeaders: {},
@@ -96,6 +97,8 @@ export function createTaskMessage(fields: Pick<TaskMessage, 'id' | 'task'> & Par
     ...fields,
     args,
     kwargs,
+    argsrepr,
+    kwargsrepr,
   };
 }
 

@@ -64,12 +64,18 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** A BigInt or a non-finite number anywhere in `value` (own enumerable keys, as JSON.stringify sees them). */
 function hasNonJsonValue(value: unknown, depth = 0): boolean {
-  if (depth > 100) return false;
-  if (typeof value === 'bigint') return true;
+  // Loops, not Object.values().some(): this runs on every message body and result sent.
   if (typeof value === 'number') return !Number.isFinite(value);
-  if (Array.isArray(value)) return value.some((v) => hasNonJsonValue(v, depth + 1));
-  if (value && typeof value === 'object' && !(value instanceof Date)) return Object.values(value).some((v) => hasNonJsonValue(v, depth + 1));
+  if (typeof value === 'bigint') return true;
+  if (value === null || typeof value !== 'object' || depth > 100 || value instanceof Date) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasNonJsonValue(value[i], depth + 1)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (Object.prototype.hasOwnProperty.call(record, key) && hasNonJsonValue(record[key], depth + 1)) return true;
   return false;
 }
 
