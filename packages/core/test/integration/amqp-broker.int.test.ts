@@ -6,6 +6,7 @@
  * consumer's credit, and a lost connection. The full worker over AMQP: amqp-worker.int.test.ts.
  */
 import { execFile } from 'node:child_process';
+import { connect } from 'amqplib';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Delivery } from '../../src/brokers/broker';
@@ -103,6 +104,31 @@ describe('AmqpBroker (AMQP only)', () => {
     expect(got[0]!.message.headers).toEqual({ lang: 'py', retries: 500, timelimit: [300, null], eta: null, nested: { a: [1, 'b'] }, when: '2026-01-02T03:04:05.000Z', price: 12.34 });
     expect(got[0]!.message.contentType).toBe('application/json');
     await got[0]!.ack();
+  });
+
+  it('rejects a message whose headers cannot be read (a timestamp out of range), reports it, and goes on', async () => {
+    const b = await broker();
+    const q = await celeryQueue(b);
+    // published by another client: Celeriac never writes such a header
+    const conn = await connect(vhost.url);
+    const ch = await conn.createConfirmChannel();
+    ch.publish('', q, Buffer.from('[[], {}, {}]'), { contentType: 'application/json', headers: { id: 'unreadable', when: { '!': 'timestamp', value: 1e13 } } });
+    await ch.waitForConfirms();
+    await conn.close();
+    await b.publish(testMessage('readable'), { exchange: '', routingKey: q });
+    const got: Delivery[] = [];
+    const errors: unknown[] = [];
+    await b.consume([q], (d) => void got.push(d), { prefetch: 10, onError: (e) => errors.push(e) });
+    await waitFor(() => got.length === 1 && errors.length === 1, 5000, 'the readable message and the error about the other');
+    expect(errors[0]).toBeInstanceOf(BrokerError);
+    expect((errors[0] as Error).message).toMatch(new RegExp(`Rejected a message from "${q}" that could not be read`));
+    expect(got[0]!.message.headers.id).toBe('readable');
+    await got[0]!.ack();
+    // the unreadable one was rejected, not left unacked: closing the consumer brings nothing back
+    await b.close();
+    const after = await broker();
+    expect(await after.queueLength(q)).toBe(0);
+    expect(got).toHaveLength(1);
   });
 
   it('serves 9 first on a queue with x-max-priority (celery-wire §4.4: 0,9,5,2,6 -> 9,6,5,2,0)', async () => {

@@ -29,12 +29,12 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
-import type { ConsumerRecovery, ConsumerStatus, Delivery, DeliveryHandler } from '../broker';
-import { ACK, ChannelAckBatcher, type Settleable, type SettleOp } from './amqp-acks';
+import type { ConsumerRecovery, ConsumerStatus, DeliveryHandler } from '../broker';
+import { ACK, ChannelAckBatcher, type SettleOp } from './amqp-acks';
 import type { AmqpConnection } from './amqp-connection';
 import { AmqpConsumerWatchdog, type ReadyMessages, type WatchedConsumer } from './amqp-consumer-watchdog';
 import { replyCode, wrapAmqpError } from './amqp-errors';
-import { decodeDelivery } from './amqp-message';
+import { AmqpDelivery } from './amqp-delivery';
 import type { FanoutBinding } from './amqp-topology';
 
 /** What a consumer needs of its broker. */
@@ -87,12 +87,7 @@ interface Session {
 }
 
 /** One message received, from arrival to settlement. */
-interface Received extends Settleable {
-  delivery: Delivery;
-  session: Session;
-  tag: Tag;
-  held: boolean;
-}
+type Received = AmqpDelivery<Session, Tag>;
 
 const MAX_BACKOFF_MS = 5000;
 const MAX_QOS = 65_535;
@@ -260,18 +255,25 @@ export class AmqpConsumer {
       return;
     }
     this.delivered.set(tag.queue, (this.delivered.get(tag.queue) ?? 0) + 1);
-    tag.unacked++;
-    session.unsettled++;
-    const r: Received = { delivery: undefined as unknown as Delivery, session, tag, msg, settled: false, held: false, ackPending: false };
-    session.acks.received(r);
+    let r: Received;
     try {
-      r.delivery = this.delivery(r);
+      r = new AmqpDelivery(msg, session, tag, this.settleDelivery);
     } catch (err) {
       // headers amqplib decoded but we cannot make sense of: refuse the message rather than loop on it
-      this.settle(r, (ch) => ch.reject(msg, false));
+      // (at once: a `multiple` ack sent later skips it, as it is no longer outstanding)
+      if (!session.dead) {
+        try {
+          session.channel.reject(msg, false);
+        } catch {
+          // the channel closed meanwhile: RabbitMQ gives it back, and it is refused again
+        }
+      }
       this.report(new BrokerError(`Rejected a message from "${tag.queue}" that could not be read: ${(err as Error).message}`, { cause: err }));
       return;
     }
+    tag.unacked++;
+    session.unsettled++;
+    session.acks.received(r);
     if (this.cancelled) {
       this.settle(r, (ch) => ch.nack(msg, false, true));
       return;
@@ -286,31 +288,7 @@ export class AmqpConsumer {
     this.drain();
   }
 
-  private delivery(r: Received): Delivery {
-    const { msg, tag } = r;
-    const once = (op: SettleOp): Promise<void> => {
-      if (!r.settled) this.settle(r, op);
-      return Promise.resolve();
-    };
-    const noop = (): Promise<void> => Promise.resolve();
-    return {
-      message: decodeDelivery(msg),
-      info: {
-        exchange: msg.fields.exchange,
-        routingKey: msg.fields.routingKey,
-        queue: tag.queue,
-        redelivered: msg.fields.redelivered,
-        deliveryTag: String(msg.fields.deliveryTag),
-        priority: (msg.properties.priority as number | undefined) ?? 0,
-      },
-      // broadcasts are acked by us when the handler call ends (see run)
-      ack: tag.fanout ? noop : () => once(ACK),
-      reject: tag.fanout ? noop : ({ requeue }) => once((ch) => ch.reject(msg, requeue)),
-      restore: tag.fanout ? noop : () => once((ch) => ch.nack(msg, false, true)),
-      // its channel died: RabbitMQ has given it back (broadcasts are never redelivered)
-      isStale: () => !tag.fanout && r.session.dead && !r.settled,
-    };
-  }
+  private readonly settleDelivery = (r: Received, op: SettleOp): void => this.settle(r, op);
 
   /** Settles `r` on its channel (amqp-acks.ts), once, and keeps its tag's and channel's counts. */
   private settle(r: Received, op: SettleOp): void {
@@ -379,7 +357,7 @@ export class AmqpConsumer {
       this.drain();
     };
     try {
-      const ret: unknown = this.handler(r.delivery);
+      const ret: unknown = this.handler(r);
       if (ret instanceof Promise) {
         ret.then(done, (err: unknown) => {
           this.report(err);
@@ -400,8 +378,11 @@ export class AmqpConsumer {
   private renewCredit(): void {
     const s = this.session;
     if (!s || s.dead || this.cancelled || this.inFlight >= this.prefetch || this.waiting.length) return;
-    for (const tag of [...s.tags]) {
-      if (tag.fanout || tag.cancelled || tag.held === 0 || tag.unacked < Math.min(this.prefetch, MAX_QOS)) continue;
+    // called after every handler call: no copy of the tag set unless one needs renewing
+    let spent: Tag[] | undefined;
+    for (const tag of s.tags) if (!tag.fanout && !tag.cancelled && tag.held > 0 && tag.unacked >= Math.min(this.prefetch, MAX_QOS)) (spent ??= []).push(tag);
+    if (!spent) return;
+    for (const tag of spent) {
       tag.cancelled = true;
       this.consumeTag(s, tag.queue, false).then(
         () => this.cancelTag(s, tag),

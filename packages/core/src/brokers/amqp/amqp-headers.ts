@@ -65,7 +65,11 @@ export function encodeHeaders(headers: Record<string, unknown>): Record<string, 
   return encodeFieldValue(headers) as Record<string, unknown>;
 }
 
-/** A header table as amqplib decoded it, back to plain values. */
+/**
+ * A header table as amqplib decoded it, back to plain values. In place: amqplib builds the table for
+ * this one message, and a Celery message's headers are mostly strings and numbers, which stay as
+ * they are (no copy of the table per delivery).
+ */
 export function decodeHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!headers) return {};
   return decodeFieldValue(headers) as Record<string, unknown>;
@@ -74,7 +78,13 @@ export function decodeHeaders(headers: Record<string, unknown> | undefined): Rec
 function decodeFieldValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (Array.isArray(value)) return value.map(decodeFieldValue);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v !== null && typeof v === 'object') value[i] = decodeFieldValue(v);
+    }
+    return value;
+  }
   if (isTyped(value)) {
     if (value['!'] === 'timestamp') return new Date(Number(value.value) * 1000).toISOString();
     if (value['!'] === 'decimal') {
@@ -83,9 +93,14 @@ function decodeFieldValue(value: unknown): unknown {
     }
     return decodeFieldValue(value.value);
   }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = decodeFieldValue(v);
-  return out;
+  const table = value as Record<string, unknown>;
+  for (const k in table) {
+    // own keys only: a header named __proto__ sets the prototype of amqplib's table
+    if (!Object.prototype.hasOwnProperty.call(table, k)) continue;
+    const v = table[k];
+    if (v !== null && typeof v === 'object') table[k] = decodeFieldValue(v);
+  }
+  return table;
 }
 
 function isTyped(value: object): value is Typed {
