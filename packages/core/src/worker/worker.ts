@@ -15,7 +15,8 @@ import type { Delivery, Subscription } from '../brokers/broker';
 import { ConfigError, toError } from '../errors';
 import { decodeTaskMessage, type TaskMessage } from '../protocol/message-v2';
 import type { AnyTask } from '../task/task';
-import { TimerEtaScheduler, type EtaScheduler } from './eta-scheduler';
+import { DueHolds, type Held } from './due-holds';
+import { TimerEtaScheduler } from './eta-scheduler';
 import { WorkerMailbox } from '../control/worker-mailbox';
 import { EventDispatcher } from '../events/event-dispatcher';
 import { WorkerEvents } from '../events/worker-events';
@@ -35,13 +36,6 @@ import { expandHostname, type WorkerEventMap, type WorkerOptions } from './worke
 
 export { expandHostname, type WorkerEventMap, type WorkerOptions } from './worker-options';
 
-/** Over workerEtaTaskLimit, an ETA due sooner than this is held (its prefetch slot kept), not deferred. */
-const ETA_DEFER_MIN_MS = 1000;
-
-/** How long a given-back due task is remembered (disablePrefetch), so it is not rate limited twice here. */
-const READMIT_MS = 60_000;
-
-type Held = { delivery: Delivery; message: TaskMessage; state: 'eta' | 'waiting' | 'running'; cancelEta?: () => void; acked: boolean };
 
 export class Worker extends EventEmitter<WorkerEventMap> {
   readonly hostname: string;
@@ -55,7 +49,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly executor: Executor;
   /** Messages that will not run: invalid, unknown task, revoked or expired. */
   private readonly refusals: Refusals;
-  private readonly eta: EtaScheduler;
+  /** Tasks not due yet: held here until due, or handed to the broker's delayed delivery (due-holds.ts). */
+  private readonly due: DueHolds;
   private readonly held = new Set<Held>();
   private subscription: Subscription | undefined;
   private stopping: Promise<void> | undefined;
@@ -73,8 +68,6 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly limits: LimitGate;
   /** Reserve only for free slots (workerDisablePrefetch). */
   readonly disablePrefetch: boolean;
-  /** Ids given back when due (disablePrefetch) whose rate-limit slots were taken: not limited again here. */
-  private readonly readmitted = new Map<string, number>();
   /** What remote control reads and changes (inspect, revoke, rate_limit, events...). */
   private readonly control: WorkerControl;
   private mailbox: WorkerMailbox | undefined;
@@ -114,7 +107,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       maxTasksPerChild: options.maxTasksPerChild ?? conf.workerMaxTasksPerChild,
       maxMemoryPerChild: options.maxMemoryPerChild ?? conf.workerMaxMemoryPerChild,
     });
-    this.eta = options.etaScheduler ?? new TimerEtaScheduler();
+    this.due = new DueHolds(
+      { app, held: this.held, disablePrefetch: this.disablePrefetch, run: (h, m, t) => this.run(h, m, t), notifyIfIdle: () => this.notifyIfIdle() },
+      options.etaScheduler ?? new TimerEtaScheduler(),
+      this.limits,
+      options.etaHoldLimit,
+    );
     this.revoked = new RevokedTasks({ stateFile: options.stateDb });
     this.control = new WorkerControl(this, { held: this.held, refusals: this.refusals, events: () => this.events, notifyIfIdle: () => this.notifyIfIdle() });
     if (options.heartbeatInterval !== undefined && !(options.heartbeatInterval > 0)) throw new ConfigError('heartbeatInterval', `heartbeatInterval must be a number of seconds > 0, got ${options.heartbeatInterval}.`);
@@ -221,9 +219,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       const held: Held = { delivery, message, state: 'waiting', acked: false };
       this.held.add(held);
       const etaMs = message.eta ? message.eta.getTime() - Date.now() : 0;
-      if (app.broker.publishDelayed && etaMs > this.etaHoldMs()) return this.deferToBroker(held, message, etaMs);
+      if (app.broker.publishDelayed && etaMs > this.due.etaHoldMs()) return this.due.deferToBroker(held, message, etaMs);
       // Rate-limited: wait for the task type's next slot, held like an ETA task (no pool slot taken).
-      const pendingWait = this.limitWait(task, message);
+      const pendingWait = this.due.limitWait(task, message);
       if (typeof pendingWait !== 'number') return pendingWait.then((wait) => this.runOrHold(held, message, task, wait));
       return this.runOrHold(held, message, task, pendingWait);
     } catch (err) {
@@ -234,50 +232,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** Runs the task now, or holds it (reserved, unacked) until its ETA or rate-limit wait is over. */
   private runOrHold(held: Held, message: TaskMessage, task: AnyTask, limitWait: number): Promise<void> {
     const due = limitWait > 0 ? new Date(Date.now() + limitWait) : message.eta;
-    if (due && due.getTime() > Date.now()) return this.holdUntilDue(held, message, task, due, limitWait);
+    if (due && due.getTime() > Date.now()) return this.due.holdUntilDue(held, message, task, due, limitWait);
     return this.run(held, message, task);
-  }
-
-  /** Holds a task until `due`: deferred to the broker when over workerEtaTaskLimit, else kept reserved here. */
-  private async holdUntilDue(held: Held, message: TaskMessage, task: AnyTask, due: Date, limitWait: number): Promise<void> {
-    const app = this.app;
-    // workerEtaTaskLimit reached (counted here, once the rate-limit wait is known, so a burst sees its own holds):
-    // a far-enough ETA goes to the broker's delayed delivery too.
-    const etaFull = this.etaTasksFull();
-    if (etaFull && limitWait === 0 && app.broker.publishDelayed && due.getTime() - Date.now() > ETA_DEFER_MIN_MS) {
-      await this.deferToBroker(held, message, due.getTime() - Date.now());
-      return;
-    }
-    // Held reserved (unacked) until due, outside the prefetch window, as Celery raises its prefetch.
-    held.state = 'eta';
-    // Over workerEtaTaskLimit and not deferred: the delivery keeps its prefetch slot until due (as
-    // Celery 5.5 stops raising its prefetch), so fetching slows down; nothing dropped or refetched.
-    let releaseSlot = (): void => undefined;
-    const slotKept = etaFull ? new Promise<void>((resolve) => (releaseSlot = resolve)) : undefined;
-    const fire = (): void => {
-      held.state = 'waiting';
-      held.cancelEta = undefined;
-      if (this.disablePrefetch) void this.giveBackDue(held);
-      else this.run(held, message, task).catch((err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
-    };
-    held.cancelEta = this.eta.schedule(due, () => {
-      releaseSlot();
-      // An ETA task takes its rate-limit slots when it becomes due.
-      if (limitWait > 0) return fire();
-      Promise.resolve(this.limitWait(task, null)).then((wait) => {
-        if (!this.held.has(held) || held.state !== 'eta') return; // revoked or given back meanwhile
-        if (wait > 0) held.cancelEta = this.eta.schedule(new Date(Date.now() + wait), fire);
-        else fire();
-      }, (err: unknown) => app.logger.error({ err }, 'ETA task run failed'));
-    });
-    if (slotKept) {
-      const cancel = held.cancelEta;
-      held.cancelEta = () => {
-        cancel();
-        releaseSlot();
-      };
-      await slotKept;
-    }
   }
 
   private async run(held: Held, message: TaskMessage, task: AnyTask): Promise<void> {
@@ -369,74 +325,6 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     } catch (err) {
       this.app.logger.warn({ err, id }, 'Could not read a stored state to deduplicate; running the task');
       return false;
-    }
-  }
-
-  /**
-   * Ms a task must wait for its rate limits (0: none): it takes its per-worker and global slots now
-   * and waits for the later; a future ETA takes them when due. A task given back when due (disablePrefetch) took them already.
-   */
-  private limitWait(task: AnyTask, message: TaskMessage | null): number | Promise<number> {
-    if (message?.eta && message.eta.getTime() > Date.now()) return 0;
-    if (message && this.readmitted.delete(message.id)) return 0;
-    const local = this.limits.localWait(task);
-    // Synchronous unless a global limit needs Redis: no extra await per message on the hot path.
-    if (!this.limits.hasGlobal(task)) return local;
-    return this.limits.globalWait(task).then((global) => Math.max(local, global));
-  }
-
-  /**
-   * disablePrefetch: a held task that became due goes back to the queue (first in line) instead of
-   * taking a slot outside the prefetch window; it is reserved again by a worker with a free slot.
-   */
-  private async giveBackDue(held: Held): Promise<void> {
-    const { message } = held;
-    if (!this.held.delete(held)) return;
-    const now = Date.now();
-    for (const [id, until] of this.readmitted) if (until < now) this.readmitted.delete(id);
-    this.readmitted.set(message.id, now + READMIT_MS);
-    await held.delivery.restore().catch((err: unknown) => this.app.logger.error({ err, id: message.id }, 'Could not give a due task back to the queue'));
-    this.notifyIfIdle();
-  }
-
-  /** Ms of ETA held unacked at most: etaHoldLimit, below half the broker's maxHoldSeconds (Redis visibility timeout). */
-  private etaHoldMs(): number {
-    const limit = (this.options.etaHoldLimit ?? 300) * 1000;
-    const brokerMax = this.app.broker.maxHoldSeconds;
-    return brokerMax === undefined ? limit : Math.min(limit, (brokerMax * 1000) / 2);
-  }
-
-  /** workerEtaTaskLimit reached: that many ETA (and rate-limit) waits are held in memory already. */
-  private etaTasksFull(): boolean {
-    const limit = this.app.conf.workerEtaTaskLimit;
-    return limit !== undefined && this.eta.size >= limit;
-  }
-
-  /** Hands a far ETA back to the broker's delayed delivery, then acks: nothing is held meanwhile. */
-  private async deferToBroker(held: Held, message: TaskMessage, etaMs: number): Promise<void> {
-    const { delivery } = held;
-    try {
-      if (delivery.defer) {
-        // One atomic step where the transport has it (Redis): a crash cannot leave a second copy.
-        const deferred = await delivery.defer(etaMs / 1000);
-        held.acked = true;
-        if (!deferred) {
-          this.app.logger.warn({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] not deferred: its message was already given back to the queue`);
-          return;
-        }
-      } else {
-        await this.app.broker.publishDelayed!(delivery.message, delivery.info.queue, etaMs / 1000);
-        held.acked = true;
-        await delivery.ack();
-      }
-      this.app.logger.info({ task: message.task, id: message.id }, `Task ${message.task}[${message.id}] due in ${Math.round(etaMs / 1000)}s: handed to the broker's delayed delivery`);
-    } catch (err) {
-      // Not deferred: give it back, another worker (or this one, later) gets it again.
-      this.app.logger.error({ err, task: message.task, id: message.id }, `Could not defer ETA task ${message.task}[${message.id}]; giving it back to the queue`);
-      await delivery.restore().catch(() => undefined);
-    } finally {
-      this.held.delete(held);
-      this.notifyIfIdle();
     }
   }
 
