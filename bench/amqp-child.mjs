@@ -10,7 +10,9 @@
  *   the queue's name as routing key, `mandatory`, as Celeriac sends them; honours 'drain'; timed until waitForConfirms() resolves.
  *   An untimed warm-up of `warmup` messages is purged first.
  * - raw-consume: raw amqplib ceiling. Channel with prefetch `prefetch`, consume with manual acks,
- *   one ack per message; timed from basic.consume until `n` messages were acked.
+ *   one ack per message; timed from basic.consume until `n` messages were acked. With `ackPerTurn`:
+ *   one basic.ack with `multiple` per event-loop turn (setImmediate) for everything received in it,
+ *   which is how Celeriac's consumer acks (amqp-acks.ts): the broker's ceiling for that strategy.
  * - enqueue: Celeriac on amqp:// with publisher confirms (publish resolves on the broker's ack):
  *   `sequential` = await t.delay(i) n times, `batch` = t.applyMany in batches of `batch`; each kind
  *   to its own queue, after an untimed warm-up of the same kind.
@@ -22,27 +24,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { TASK_NAME, childConfig, loadCeleriac, nowMs, rssSampler, send, withTimeout } from './lib.mjs';
+import { TASK_NAME, childConfig, loadCeleriac, makeAmqpApp, nowMs, rssSampler, send, withTimeout } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const sampler = rssSampler(50);
 const cfg = childConfig();
-
-/** A Celeriac app on RabbitMQ whose default queue (and its direct exchange) is `queue`. */
-export function makeAmqpApp(core, { url, queue, rpc }) {
-  const app = new core.Celeriac({
-    brokerUrl: url,
-    taskDefaultQueue: queue,
-    taskDefaultExchange: queue,
-    taskDefaultRoutingKey: queue, // as Celery derives both from task_default_queue
-    ...(rpc ? { resultBackend: 'rpc://' } : {}),
-    taskIgnoreResult: !rpc,
-    workerLogLevel: 'silent',
-    logger: core.createLogger('silent'),
-  });
-  const task = app.task(TASK_NAME, (i) => i);
-  return { app, task };
-}
 
 /** `count` Celery task messages for amqplib: [{ body, options }] exactly as Celeriac publishes them. */
 function celeryMessages(core, count, start = 0) {
@@ -117,13 +103,21 @@ async function rawConsume() {
     let done;
     const finished = new Promise((r) => (done = r));
     const t0 = nowMs();
+    let last = null;
+    const flush = () => {
+      if (last) ch.ack(last, true);
+      last = null;
+    };
     await ch.consume(cfg.queue, (msg) => {
       if (!msg) return;
-      ch.ack(msg);
+      if (!cfg.ackPerTurn) ch.ack(msg);
+      else if (last === null) (last = msg), setImmediate(flush);
+      else last = msg;
       if (++acked === cfg.n) done();
     }, { noAck: false });
     await finished;
     const elapsedMs = nowMs() - t0;
+    flush(); // the last turn's ack now: its scheduled flush could come after ch.close()
     await send({ type: 'result', processed: acked, elapsedMs, rate: (acked / elapsedMs) * 1000, peakRss: sampler.stop() });
     await ch.close();
   } finally {

@@ -14,6 +14,8 @@
  *   BENCH_INSTR_RESULTS=1   results stored in Redis (default: ignored)
  *   BENCH_INSTR_CONCURRENCY=100
  *   BENCH_INSTR_CONTEXT=0   taskPropagateContext off (no AsyncLocalStorage promise hooks)
+ *   BENCH_INSTR_BROKER=amqp the worker consumes from RabbitMQ (BENCH_AMQP, default
+ *                           amqp://guest:guest@127.0.0.1:5672) instead of Redis; results ignored
  *
  * Needs valgrind (every machine here has it) and `packages/core/dist`. Each run takes about a minute.
  */
@@ -22,7 +24,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteByPattern, intEnv, loadCeleriac, loadIoredis, makeCeleriacApp, celeriacUrl } from './lib.mjs';
+import { createRequire } from 'node:module';
+import { deleteByPattern, intEnv, loadCeleriac, loadIoredis, makeAmqpApp, makeCeleriacApp, celeriacUrl } from './lib.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const small = Number(process.argv[2] ?? 6000);
@@ -30,13 +33,22 @@ const large = Number(process.argv[3] ?? 12000);
 const results = process.env.BENCH_INSTR_RESULTS === '1';
 const concurrency = intEnv('BENCH_INSTR_CONCURRENCY', 100);
 const context = process.env.BENCH_INSTR_CONTEXT !== '0';
+const amqp = process.env.BENCH_INSTR_BROKER === 'amqp';
+const amqpUrl = (process.env.BENCH_AMQP || 'amqp://guest:guest@127.0.0.1:5672').replace(/\/+$/, '');
+if (amqp && results) throw new Error('BENCH_INSTR_BROKER=amqp counts with results ignored only');
+
+/** The app under test: Redis with `prefix` keys, or RabbitMQ with `prefix` as queue, exchange and routing key. */
+function benchApp(core, prefix) {
+  if (!amqp) return makeCeleriacApp(core, { prefix, results, extra: { taskPropagateContext: context } });
+  return makeAmqpApp(core, { url: amqpUrl, queue: prefix, extra: { taskPropagateContext: context } });
+}
 
 if (process.argv[2] === '--worker') {
   // child: consume `n` tasks from `prefix`, then exit
   const [, , , prefix, n] = process.argv;
   const core = loadCeleriac();
-  const { app } = makeCeleriacApp(core, { prefix, results, extra: { taskPropagateContext: context } });
-  const worker = new core.Worker(app, { concurrency, prefetchMultiplier: 4 });
+  const { app } = benchApp(core, prefix);
+  const worker = new core.Worker(app, { concurrency, prefetchMultiplier: 4, ...(amqp ? { queues: [prefix] } : {}) });
   let done = 0;
   const finished = new Promise((resolve) => worker.on('task-succeeded', () => ++done === Number(n) && resolve()));
   await app.connect();
@@ -49,7 +61,7 @@ if (process.argv[2] === '--worker') {
 
 async function fill(prefix, n) {
   const core = loadCeleriac();
-  const { app, task } = makeCeleriacApp(core, { prefix, results }); // same app settings as the worker's
+  const { app, task } = benchApp(core, prefix); // same app settings as the worker's
   await app.connect();
   for (let i = 0; i < n; i += 1000) await task.applyMany(Array.from({ length: Math.min(1000, n - i) }, (_, k) => [[i + k]]));
   await app.close();
@@ -73,16 +85,29 @@ async function count(n) {
     return Number(collected[1]);
   } finally {
     rmSync(out, { force: true });
-    const Redis = loadIoredis();
-    const redis = new Redis(celeriacUrl());
-    await deleteByPattern(redis, `${prefix}*`);
-    redis.disconnect();
+    await cleanUp(prefix);
   }
+}
+
+async function cleanUp(prefix) {
+  if (amqp) {
+    const amqplib = createRequire(import.meta.url)('amqplib');
+    const conn = await amqplib.connect(amqpUrl);
+    const ch = await conn.createChannel();
+    await ch.deleteQueue(prefix);
+    await ch.deleteExchange(prefix);
+    await conn.close();
+    return;
+  }
+  const Redis = loadIoredis();
+  const redis = new Redis(celeriacUrl());
+  await deleteByPattern(redis, `${prefix}*`);
+  redis.disconnect();
 }
 
 const a = await count(small);
 const b = await count(large);
 const perTask = (b - a) / (large - small);
-console.log(`results ${results ? 'stored' : 'ignored'}, concurrency ${concurrency}, taskPropagateContext ${context}`);
+console.log(`${amqp ? 'RabbitMQ' : 'Redis'}, results ${results ? 'stored' : 'ignored'}, concurrency ${concurrency}, taskPropagateContext ${context}`);
 console.log(`${small} tasks: ${a.toLocaleString('en-US')} instructions; ${large} tasks: ${b.toLocaleString('en-US')}`);
 console.log(`per task: ${Math.round(perTask).toLocaleString('en-US')} instructions`);

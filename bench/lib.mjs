@@ -76,6 +76,26 @@ export function makeCeleriacApp(core, { prefix, results, extra = {} }) {
   return { app, task };
 }
 
+/**
+ * A Celeriac app on RabbitMQ whose default queue (and its direct exchange) is `queue`, with the no-op
+ * task; results over rpc:// when `rpc`, else ignored. `extra`: more settings, applied last.
+ */
+export function makeAmqpApp(core, { url, queue, rpc, extra = {} }) {
+  const app = new core.Celeriac({
+    brokerUrl: url,
+    taskDefaultQueue: queue,
+    taskDefaultExchange: queue,
+    taskDefaultRoutingKey: queue, // as Celery derives both from task_default_queue
+    ...(rpc ? { resultBackend: 'rpc://' } : {}),
+    taskIgnoreResult: !rpc,
+    workerLogLevel: 'silent',
+    logger: core.createLogger('silent'),
+    ...extra,
+  });
+  const task = app.task(TASK_NAME, (i) => i);
+  return { app, task };
+}
+
 /** Samples process RSS every `ms` and keeps the peak. */
 export function rssSampler(ms = 50) {
   let peak = process.memoryUsage.rss();
