@@ -92,13 +92,15 @@ async function main() {
         if (processed + failed >= n) resolve();
       };
     });
+    // What the process holds before any work: modules, clients, connections (the floor of its peak).
+    const readyRss = process.memoryUsage.rss();
     const t0 = nowMs();
     await w.start();
     await done;
     const elapsedMs = nowMs() - t0;
     const peakRss = sampler.stop();
     const mem = process.memoryUsage();
-    await send({ type: 'result', processed, failed, elapsedMs, rate: (processed / elapsedMs) * 1000, peakRss, heapUsed: mem.heapUsed, firstError: firstError ? String(firstError?.stack ?? firstError) : undefined });
+    await send({ type: 'result', processed, failed, elapsedMs, rate: (processed / elapsedMs) * 1000, peakRss, readyRss, heapUsed: mem.heapUsed, firstError: firstError ? String(firstError?.stack ?? firstError) : undefined });
     await withTimeout(w.close(), 10_000, 'worker close').catch(() => undefined);
   } else if (mode === 'serve') {
     const stopped = new Promise((resolve) => process.on('message', (m) => m?.type === 'stop' && resolve()));
