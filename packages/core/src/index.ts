@@ -95,6 +95,7 @@ export { FileScheduleStore } from './beat/file-schedule-store';
 export { RedisScheduleStore } from './beat/redis-schedule-store';
 export { LocalCoordinator, type BeatCoordinator } from './beat/coordinator';
 export { RedisCoordinator, type RedisCoordinatorOptions } from './beat/redis-coordinator';
+export { LeaseCoordinator, type LeaseCoordinatorOptions } from './beat/lease-coordinator';
 export type { Schedule, ScheduleDue } from './beat/schedules/schedule';
 export { IntervalSchedule, parseDuration } from './beat/schedules/interval-schedule';
 export { CrontabSchedule } from './beat/schedules/crontab-schedule';

@@ -5,19 +5,15 @@
  * - Take: `UPDATE … SET holder = me, expires_at = now + lease WHERE name = :name AND (holder = me OR
  *   expires_at < now)`; one affected row makes this beat the leader. The row is created once (insert
  *   or ignore) so taking it is always that one UPDATE.
- * - Renew every third of the lease (`WHERE holder = me`). A beat counts itself leader until its last
- *   successful renewal + lease by its own clock, so it stops sending before another beat can take
- *   over. A renewal that fails (the lease was taken, or the database is unreachable past the lease)
- *   or comes too late (the process was paused) ends its leadership.
- * - Stop deletes the row when this beat holds it, so another takes over at its next attempt.
+ * - Renew: the same UPDATE `WHERE holder = me`. Stop deletes the row when this beat holds it.
+ * - When to take, renew and give up (and that a late renewal ends leadership) is core's
+ *   LeaseCoordinator's, shared with the Redis lease.
  *
  * `claim()` always answers true: the scheduler claims each run with a conditional UPDATE of its row
  * (see task-writes.ts), which is the per-run idempotency key here, safe even while two leaders
  * overlap. Hosts need roughly synchronized clocks (NTP): expiry times are compared across them.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { ConfigError, type BeatCoordinator, type Logger } from '@celeriac/core';
+import { ConfigError, LeaseCoordinator, type Logger } from '@celeriac/core';
 import type { DataSource } from 'typeorm';
 import { BeatLeaseEntity } from '../entities/beat-lease.entity';
 
@@ -29,36 +25,22 @@ export interface DatabaseLeaseCoordinatorOptions {
   logger?: Logger;
 }
 
-export class DatabaseLeaseCoordinator implements BeatCoordinator {
-  /** This beat's name in the lease row: host, pid and a random part. */
-  readonly holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+function checkedLeaseMs(leaseTime: unknown): number {
+  if (!(typeof leaseTime === 'number' && leaseTime > 0)) throw new ConfigError('beatLeaseTime', `leaseTime must be a number of seconds > 0, got ${JSON.stringify(leaseTime)}.`);
+  return Math.round(leaseTime * 1000);
+}
+
+export class DatabaseLeaseCoordinator extends LeaseCoordinator {
   readonly leaseName: string;
-  private readonly leaseMs: number;
-  private leaseUntil = 0;
-  private leader = false;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
-  private cycle: Promise<void> = Promise.resolve();
-  private onChange: (leader: boolean) => void = () => undefined;
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly options: DatabaseLeaseCoordinatorOptions,
+    options: DatabaseLeaseCoordinatorOptions,
   ) {
-    if (!(typeof options.leaseTime === 'number' && options.leaseTime > 0)) throw new ConfigError('beatLeaseTime', `leaseTime must be a number of seconds > 0, got ${JSON.stringify(options.leaseTime)}.`);
-    this.leaseMs = Math.round(options.leaseTime * 1000);
-    this.leaseName = options.leaseName ?? 'default';
-    if (!this.leaseName || this.leaseName.length > 200) throw new ConfigError('leaseName', 'leaseName must be a non-empty name of at most 200 characters.');
-  }
-
-  async start(onChange: (leader: boolean) => void): Promise<void> {
-    this.onChange = onChange;
-    this.stopped = false;
-    await this.step();
-  }
-
-  isLeader(): boolean {
-    return this.leader && Date.now() < this.leaseUntil;
+    const leaseName = options.leaseName ?? 'default';
+    if (!leaseName || leaseName.length > 200) throw new ConfigError('leaseName', 'leaseName must be a non-empty name of at most 200 characters.');
+    super({ leaseMs: checkedLeaseMs(options.leaseTime), logger: options.logger, store: 'the database', label: 'beat-db: this beat', logFields: { lease: leaseName } });
+    this.leaseName = leaseName;
   }
 
   async claim(): Promise<boolean> {
@@ -69,52 +51,21 @@ export class DatabaseLeaseCoordinator implements BeatCoordinator {
     // nothing held: a failed send is reverted on the row itself
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.cycle;
-    const wasLeader = this.leader;
-    this.setLeader(false, 'stopped');
-    if (!wasLeader) return;
-    try {
-      await this.dataSource.createQueryBuilder().delete().from(BeatLeaseEntity).where('name = :name AND holder = :holder', { name: this.leaseName, holder: this.holder }).execute();
-    } catch (err) {
-      this.options.logger?.warn({ err, lease: this.leaseName }, 'beat-db: could not release the beat lease; it expires by itself');
-    }
+  protected take(now: number): Promise<boolean> {
+    return this.update(now, true);
   }
 
-  /** One attempt to take or renew the lease, then the next one scheduled. */
-  private step(): Promise<void> {
-    this.cycle = this.cycle.then(async () => {
-      if (this.stopped) return;
-      let retryIn = Math.max(10, Math.floor(this.leaseMs / 3));
-      try {
-        if (this.leader && Date.now() >= this.leaseUntil) this.setLeader(false, 'its renewal came after the lease ran out');
-        if (this.leader) {
-          const sentAt = Date.now();
-          if (await this.update(sentAt, false)) this.leaseUntil = sentAt + this.leaseMs;
-          else this.setLeader(false, 'the lease was taken by another beat');
-        }
-        if (!this.leader) {
-          const sentAt = Date.now();
-          if (await this.update(sentAt, true)) {
-            this.leaseUntil = sentAt + this.leaseMs;
-            this.setLeader(true);
-          } else {
-            const row = await this.dataSource.getRepository(BeatLeaseEntity).findOneBy({ name: this.leaseName });
-            if (row) retryIn = Math.max(10, Math.min(retryIn, row.expiresAt - Date.now() + 5));
-          }
-        }
-      } catch (err) {
-        // Database unreachable: a leader keeps sending until its lease runs out by its own clock.
-        this.options.logger?.warn({ err, lease: this.leaseName }, 'beat-db: could not reach the database for the beat lease');
-        if (this.leader && Date.now() >= this.leaseUntil) this.setLeader(false, 'its lease ran out while the database was unreachable');
-        retryIn = Math.max(10, Math.min(retryIn, 1000));
-      }
-      if (this.leader) retryIn = Math.max(10, Math.min(retryIn, this.leaseUntil - Date.now() - 10));
-      if (!this.stopped) this.timer = setTimeout(() => void this.step(), retryIn);
-    });
-    return this.cycle;
+  protected renew(now: number): Promise<boolean> {
+    return this.update(now, false);
+  }
+
+  protected async remainingMs(): Promise<number | null> {
+    const row = await this.dataSource.getRepository(BeatLeaseEntity).findOneBy({ name: this.leaseName });
+    return row ? row.expiresAt - Date.now() : null;
+  }
+
+  protected async release(): Promise<void> {
+    await this.dataSource.createQueryBuilder().delete().from(BeatLeaseEntity).where('name = :name AND holder = :holder', { name: this.leaseName, holder: this.holder }).execute();
   }
 
   /** Renews (`take` false) or takes the lease; true when this beat holds it now. */
@@ -130,13 +81,5 @@ export class DatabaseLeaseCoordinator implements BeatCoordinator {
       result = await run();
     }
     return result.affected === 1;
-  }
-
-  private setLeader(leader: boolean, why?: string): void {
-    if (this.leader === leader) return;
-    this.leader = leader;
-    if (!leader) this.leaseUntil = 0;
-    this.options.logger?.info({ holder: this.holder, lease: this.leaseName }, leader ? 'beat-db: this beat is now the leader' : `beat-db: this beat is no longer the leader: ${why ?? 'stopped'}`);
-    this.onChange(leader);
   }
 }
