@@ -12,6 +12,7 @@
  * the window has room, we start a new consumer on the queue (fresh credit) and cancel the old one;
  * the held messages stay unacked on the channel and can still be settled.
  *
+ * The channel of one connection, its consumer tags and their counts: amqp-consumer-session.ts.
  * Settling (ack/reject/restore, once; acks batched per event-loop turn): amqp-acks.ts.
  *
  * Broadcast queues (bound to a fanout exchange): declared on this channel when consumed
@@ -30,11 +31,13 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { BrokerConnectionError, BrokerError } from '../../errors';
 import type { ConsumerRecovery, ConsumerStatus, DeliveryHandler } from '../broker';
-import { ACK, ChannelAckBatcher, type SettleOp } from './amqp-acks';
+import { ACK, type SettleOp } from './amqp-acks';
 import type { AmqpConnection } from './amqp-connection';
-import { AmqpConsumerWatchdog, type ReadyMessages, type WatchedConsumer } from './amqp-consumer-watchdog';
+import { ConsumerSession, type ConsumerTag, type SessionMessageHandler } from './amqp-consumer-session';
+import { AmqpConsumerWatchdog, type WatchedConsumer } from './amqp-consumer-watchdog';
 import { replyCode, wrapAmqpError } from './amqp-errors';
 import { AmqpDelivery } from './amqp-delivery';
+import { readyMessages } from './amqp-ready-messages';
 import type { FanoutBinding } from './amqp-topology';
 
 /** What a consumer needs of its broker. */
@@ -63,36 +66,12 @@ export interface AmqpConsumerOptions {
   watchdogMs: number;
 }
 
-/** One basic.consume. */
-interface Tag {
-  queue: string;
-  fanout: boolean;
-  consumerTag: string;
-  /** Messages delivered to this tag and not settled (what RabbitMQ counts against its qos). */
-  unacked: number;
-  /** Of those, the ones whose handler call ended without settling them. */
-  held: number;
-  cancelled: boolean;
-}
-
-/** The consumer's channel on one connection. */
-interface Session {
-  channel: Channel;
-  dead: boolean;
-  tags: Set<Tag>;
-  /** Deliveries not settled yet, over all tags (old ones included). */
-  unsettled: number;
-  /** Settles its deliveries, acks batched per event-loop turn. */
-  acks: ChannelAckBatcher;
-}
-
 /** One message received, from arrival to settlement. */
-type Received = AmqpDelivery<Session, Tag>;
+type Received = AmqpDelivery<ConsumerSession, ConsumerTag>;
 
 const MAX_BACKOFF_MS = 5000;
 const MAX_QOS = 65_535;
 const CONNECTION_FORCED = 320;
-const NOT_FOUND = 404;
 
 export class AmqpConsumer {
   private readonly prefetch: number;
@@ -109,7 +88,7 @@ export class AmqpConsumer {
   private readonly pauseWhenFull: boolean;
   /** pauseWhenFull: the task queues' consumers are cancelled until the window has room. */
   private paused = false;
-  private session: Session | null = null;
+  private session: ConsumerSession | null = null;
   private readonly waiting: Received[] = [];
   private draining = false;
   private cancelled = false;
@@ -160,7 +139,7 @@ export class AmqpConsumer {
     const s = this.session;
     if (!s || s.dead) return { consuming: false, reason: 'no open channel' };
     if (this.resuming) return { consuming: false, reason: 'resuming' };
-    const live = new Set([...s.tags].filter((t) => !t.cancelled).map((t) => t.queue));
+    const live = s.liveQueues();
     const missing = this.queues.filter((q) => !live.has(q));
     return missing.length ? { consuming: false, reason: `no consumer on ${missing.join(', ')}` } : { consuming: true };
   }
@@ -175,9 +154,9 @@ export class AmqpConsumer {
       await this.resuming;
       const s = this.session;
       if (!s || s.dead) return;
-      await Promise.all([...s.tags].map((t) => this.cancelTag(s, t)));
+      await Promise.all([...s.tags].map((t) => s.cancel(t)));
       for (const r of this.waiting.splice(0)) this.settle(r, (ch) => ch.nack(r.msg, false, true));
-      this.closeIfIdle(s);
+      s.closeIfIdle();
     })();
     return this.cancelling;
   }
@@ -187,15 +166,11 @@ export class AmqpConsumer {
     await this.cancel();
     const s = this.session;
     this.session = null;
-    if (s && !s.dead) {
-      s.acks.flush();
-      s.dead = true;
-      await s.channel.close().catch(() => undefined);
-    }
+    await s?.close();
   }
 
   /** A new channel consuming every queue, but those in `skip` (missing, and nobody here declares them). */
-  private async open(model: ChannelModel, skip?: ReadonlySet<string>): Promise<Session> {
+  private async open(model: ChannelModel, skip?: ReadonlySet<string>): Promise<ConsumerSession> {
     const where = `${this.ctx.conn.redacted} (consuming ${this.queues.join(', ')})`;
     let channel: Channel;
     try {
@@ -203,7 +178,7 @@ export class AmqpConsumer {
     } catch (err) {
       throw wrapAmqpError(err, where);
     }
-    const session: Session = { channel, dead: false, tags: new Set(), unsettled: 0, acks: new ChannelAckBatcher(channel, () => session.dead) };
+    const session = new ConsumerSession(channel, this.onSessionMessage);
     let closeError: Error | undefined;
     channel.on('error', (err: Error) => (closeError = err));
     channel.on('close', () => this.onChannelClose(session, closeError));
@@ -213,7 +188,7 @@ export class AmqpConsumer {
         if (skip?.has(queue)) continue;
         const bindings = this.ctx.fanoutBindings(queue);
         if (bindings) await this.ctx.declareFanoutQueue(channel, queue, bindings);
-        await this.consumeTag(session, queue, bindings !== undefined);
+        await session.consume(queue, bindings !== undefined);
       }
     } catch (err) {
       session.dead = true;
@@ -227,22 +202,9 @@ export class AmqpConsumer {
     return session;
   }
 
-  private async consumeTag(session: Session, queue: string, fanout: boolean): Promise<Tag> {
-    const tag: Tag = { queue, fanout, consumerTag: '', unacked: 0, held: 0, cancelled: false };
-    session.tags.add(tag);
-    try {
-      const { consumerTag } = await session.channel.consume(queue, (msg) => this.onMessage(session, tag, msg), { noAck: false });
-      tag.consumerTag = consumerTag;
-      // cancelled while basic.consume was on its way: cancel it on the server too
-      if (tag.cancelled && !session.dead) await session.channel.cancel(consumerTag).catch(() => undefined);
-    } catch (err) {
-      session.tags.delete(tag);
-      throw err;
-    }
-    return tag;
-  }
+  private readonly onSessionMessage: SessionMessageHandler = (session, tag, msg) => this.onMessage(session, tag, msg);
 
-  private onMessage(session: Session, tag: Tag, msg: ConsumeMessage | null): void {
+  private onMessage(session: ConsumerSession, tag: ConsumerTag, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // basic.cancel from RabbitMQ: the queue was deleted
       session.tags.delete(tag);
@@ -300,7 +262,7 @@ export class AmqpConsumer {
       r.tag.held--;
     }
     // a cancelled consumer's channel, or one replaced by the watchdog, closes with its last delivery
-    if (this.cancelled || r.session !== this.session) this.closeIfIdle(r.session);
+    if (this.cancelled || r.session !== this.session) r.session.closeIfIdle();
   }
 
   /** Hands waiting messages to the handler while the window has room. */
@@ -326,17 +288,17 @@ export class AmqpConsumer {
     this.paused = true;
     const s = this.session;
     if (!s || s.dead || this.cancelled) return;
-    for (const tag of [...s.tags]) if (!tag.fanout && !tag.cancelled) void this.cancelTag(s, tag);
+    for (const tag of [...s.tags]) if (!tag.fanout && !tag.cancelled) void s.cancel(tag);
   }
 
   private unpause(): void {
     this.paused = false;
     const s = this.session;
     if (!s || s.dead || this.cancelled) return;
-    const live = new Set([...s.tags].filter((t) => !t.cancelled).map((t) => t.queue));
+    const live = s.liveQueues();
     for (const queue of this.queues) {
       if (live.has(queue) || this.ctx.fanoutBindings(queue)) continue;
-      this.consumeTag(s, queue, false).catch((err: unknown) => {
+      s.consume(queue, false).catch((err: unknown) => {
         if (!s.dead) this.report(wrapAmqpError(err, `${this.ctx.conn.redacted} (consuming "${queue}" again)`));
       });
     }
@@ -379,13 +341,13 @@ export class AmqpConsumer {
     const s = this.session;
     if (!s || s.dead || this.cancelled || this.inFlight >= this.prefetch || this.waiting.length) return;
     // called after every handler call: no copy of the tag set unless one needs renewing
-    let spent: Tag[] | undefined;
+    let spent: ConsumerTag[] | undefined;
     for (const tag of s.tags) if (!tag.fanout && !tag.cancelled && tag.held > 0 && tag.unacked >= Math.min(this.prefetch, MAX_QOS)) (spent ??= []).push(tag);
     if (!spent) return;
     for (const tag of spent) {
       tag.cancelled = true;
-      this.consumeTag(s, tag.queue, false).then(
-        () => this.cancelTag(s, tag),
+      s.consume(tag.queue, false).then(
+        () => s.cancel(tag),
         (err: unknown) => {
           tag.cancelled = false;
           if (!s.dead) this.report(wrapAmqpError(err, `${this.ctx.conn.redacted} (renewing the consumer of "${tag.queue}")`));
@@ -394,21 +356,7 @@ export class AmqpConsumer {
     }
   }
 
-  private async cancelTag(s: Session, tag: Tag): Promise<void> {
-    tag.cancelled = true;
-    s.tags.delete(tag);
-    if (s.dead || !tag.consumerTag) return;
-    await s.channel.cancel(tag.consumerTag).catch(() => undefined);
-  }
-
-  private closeIfIdle(s: Session): void {
-    if (s.dead || s.unsettled > 0 || s.tags.size > 0) return;
-    s.acks.flush();
-    s.dead = true;
-    s.channel.close().catch(() => undefined);
-  }
-
-  private onChannelClose(session: Session, error: Error | undefined): void {
+  private onChannelClose(session: ConsumerSession, error: Error | undefined): void {
     if (session.dead) return;
     session.dead = true;
     if (this.cancelled || this.session !== session) return;
@@ -437,13 +385,12 @@ export class AmqpConsumer {
         else for (const err of await this.ctx.redeclare()) this.report(err);
         const session = await this.open(model ?? (await this.ctx.conn.model()), skip);
         if (this.cancelled) {
-          session.dead = true;
-          await session.channel.close().catch(() => undefined);
+          await session.close();
           return;
         }
         const old = this.session;
         this.session = session;
-        if (old && old !== session) this.retire(old);
+        if (old && old !== session) old.retire();
         this.failures = 0;
         this.recovered(kind);
         this.drain();
@@ -462,13 +409,6 @@ export class AmqpConsumer {
       this.retryTimer = undefined;
       void this.resume(kind);
     }, Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures));
-  }
-
-  /** A replaced channel: no new deliveries; closed once those it holds are settled. */
-  private retire(s: Session): void {
-    if (s.dead) return;
-    for (const tag of [...s.tags]) void this.cancelTag(s, tag);
-    this.closeIfIdle(s);
   }
 
   private recovered(kind: ConsumerRecovery['kind']): void {
@@ -497,31 +437,12 @@ export class AmqpConsumer {
       hasRoom: () => this.inFlight < this.prefetch && this.waiting.length === 0,
       isSingleActiveConsumer: (queue) => this.ctx.isSingleActiveConsumer(queue),
       canDeclare: (queue) => this.ctx.fanoutBindings(queue) !== undefined || this.ctx.knowsQueue(queue),
-      readyMessages: (queues) => this.readyMessages(queues),
+      readyMessages: (queues) => readyMessages(this.ctx.conn, queues),
       markDown: () => {
         this.downSince ??= Date.now();
       },
       rebuild: () => this.resume('rebuilt'),
     };
-  }
-
-  /** Ready messages per queue (passive declare, each on a throwaway channel), or 'missing': the watchdog's probe. */
-  private async readyMessages(queues: readonly string[]): Promise<ReadyMessages> {
-    const counts: ReadyMessages = new Map();
-    await Promise.all(
-      queues.map(async (queue) => {
-        const n = await this.ctx.conn.withChannel(async (ch) => {
-          try {
-            return (await ch.checkQueue(queue)).messageCount;
-          } catch (err) {
-            if (replyCode(err) === NOT_FOUND) return 'missing' as const;
-            throw err;
-          }
-        }, `watchdog checking queue "${queue}"`);
-        counts.set(queue, n);
-      }),
-    );
-    return counts;
   }
 
   /**
@@ -531,7 +452,7 @@ export class AmqpConsumer {
    */
   private async redeclareMissing(): Promise<Set<string>> {
     const ordinary = this.queues.filter((q) => this.ctx.fanoutBindings(q) === undefined); // declared by open()
-    const counts = await this.readyMessages(ordinary);
+    const counts = await readyMessages(this.ctx.conn, ordinary);
     const missing = new Set<string>();
     for (const queue of ordinary) if (counts.get(queue) === 'missing' && !(await this.ctx.redeclareQueue(queue))) missing.add(queue);
     return missing;
