@@ -68,7 +68,10 @@ export class SchedulerPass {
     return true;
   }
 
-  /** One transaction per batch (a commit per row is most of the cost); if it fails, row by row. */
+  /**
+   * One transaction per batch, the next runs written by one multi-row UPDATE (a round trip per row
+   * was most of the cost of a large initial sync); if it fails, row by row.
+   */
   private async scheduleBatch(rows: PeriodicTaskEntity[], now: Date): Promise<void> {
     if (!rows.length) return;
     // Not on SQLite: better-sqlite3 waits for locks synchronously, so a transaction held across
@@ -80,7 +83,12 @@ export class SchedulerPass {
     try {
       await this.o.dataSource.transaction(async (manager) => {
         const writes = this.o.writes.in(manager);
-        for (const row of rows) await this.scheduleRow(row, now, writes);
+        const nextRuns: Array<{ row: PeriodicTaskEntity; nextRunAt: Date }> = [];
+        for (const row of rows) {
+          const next = await this.nextRunOf(row, now, writes);
+          if (next) nextRuns.push({ row, nextRunAt: next });
+        }
+        await writes.writeNextRuns(nextRuns);
       });
     } catch (err) {
       this.o.logger.warn({ err }, 'beat-db: computing next runs in one transaction failed; retrying row by row');
@@ -100,17 +108,23 @@ export class SchedulerPass {
   }
 
   private async scheduleRow(row: PeriodicTaskEntity, now: Date, writes: TaskWrites): Promise<boolean> {
+    const next = await this.nextRunOf(row, now, writes);
+    return next ? writes.write(row, { nextRunAt: next }) : true;
+  }
+
+  /** The next run of an unscheduled row; null when its schedule is invalid or over (then `writes` disabled it). */
+  private async nextRunOf(row: PeriodicTaskEntity, now: Date, writes: TaskWrites): Promise<Date | null> {
     const schedule = await this.scheduleOrDisable(row, writes);
-    if (!schedule) return true;
+    if (!schedule) return null;
     let next = nextRunAt(schedule, row, now);
     if (next && next.getTime() < now.getTime() && schedule.kind !== 'clocked') {
       // Re-enabled or rescheduled after its next run went by: count from now, as django-celery-beat
       // does (it clears last_run_at on disable). A change never causes a catch-up run.
       next = nextRunAt(schedule, { ...row, lastRunAt: null }, now);
     }
-    if (next) return writes.write(row, { nextRunAt: next });
+    if (next) return next;
     await this.finish(row, row.name, this.endReason(row, schedule, now), writes);
-    return true;
+    return null;
   }
 
   private async dispatchRow(row: PeriodicTaskEntity, now: Date): Promise<boolean> {

@@ -11,13 +11,21 @@
  * idempotency key: two beats racing for a run cannot both win it.
  *
  * Dates are passed as entity values (`.set({ nextRunAt })`) so TypeORM converts them per driver.
+ *
+ * writeNextRuns() is the same conditional write for many rows in one statement (PostgreSQL:
+ * `UPDATE … FROM (VALUES …)`; MySQL/MariaDB: `UPDATE … JOIN (SELECT … UNION ALL …)`): the initial
+ * sync of a large table is one round trip per batch instead of one per row.
  */
 import type { DataSource, EntityManager, QueryDeepPartialEntity, SelectQueryBuilder } from 'typeorm';
 import { PeriodicTaskEntity } from '../entities/periodic-task.entity';
+import { TABLES } from '../entities/table-names';
 import { SCHEDULE_RELATIONS } from '../schedules/schedule-input';
 
 /** The row fields a conditional write is checked against. */
 export type RowStamp = Pick<PeriodicTaskEntity, 'id' | 'version' | 'beatSeq'>;
+
+/** Rows per multi-row UPDATE: 4 parameters each, far below PostgreSQL's 65,535 and MySQL's limits. */
+const ROWS_PER_STATEMENT = 1000;
 
 type SchedulerSet = Partial<Pick<PeriodicTaskEntity, 'nextRunAt' | 'lastRunAt' | 'lastTaskId'>> & { countRun?: 1 | -1; disable?: boolean };
 
@@ -81,4 +89,41 @@ export class TaskWrites {
       .execute();
     return result.affected === 1;
   }
+
+  /**
+   * Sets next_run_at of many rows, each only if unchanged since read (as write()); rows changed
+   * meanwhile are left as they are (an edit leaves next_run_at NULL: the next tick computes it again).
+   * PostgreSQL and MySQL/MariaDB only; elsewhere one write() per row.
+   */
+  async writeNextRuns(items: ReadonlyArray<{ row: RowStamp; nextRunAt: Date }>): Promise<void> {
+    const type = ('connection' in this.source ? this.source.connection : this.source).options.type;
+    const postgres = type === 'postgres';
+    if (!postgres && type !== 'mysql' && type !== 'mariadb') {
+      for (const { row, nextRunAt } of items) await this.write(row, { nextRunAt });
+      return;
+    }
+    for (let start = 0; start < items.length; start += ROWS_PER_STATEMENT) {
+      const chunk = items.slice(start, start + ROWS_PER_STATEMENT);
+      const params: unknown[] = [];
+      for (const { row, nextRunAt } of chunk) params.push(row.id, row.version, row.beatSeq, nextRunAt);
+      await this.source.query(postgres ? postgresNextRuns(chunk.length) : mysqlNextRuns(chunk.length), params);
+    }
+  }
+}
+
+function postgresNextRuns(rows: number): string {
+  const values = Array.from({ length: rows }, (_, i) => `($${4 * i + 1}::int, $${4 * i + 2}::int, $${4 * i + 3}::int, $${4 * i + 4}::timestamptz)`).join(', ');
+  return (
+    `UPDATE ${TABLES.periodicTask} AS t SET next_run_at = v.next_run_at, beat_seq = t.beat_seq + 1 ` +
+    `FROM (VALUES ${values}) AS v(id, version, beat_seq, next_run_at) ` +
+    'WHERE t.id = v.id AND t.version = v.version AND t.beat_seq = v.beat_seq'
+  );
+}
+
+function mysqlNextRuns(rows: number): string {
+  const selects = Array.from({ length: rows }, (_, i) => (i === 0 ? 'SELECT ? AS id, ? AS version, ? AS beat_seq, ? AS next_run_at' : 'SELECT ?, ?, ?, ?')).join(' UNION ALL ');
+  return (
+    `UPDATE ${TABLES.periodicTask} AS t JOIN (${selects}) AS v ON t.id = v.id AND t.version = v.version AND t.beat_seq = v.beat_seq ` +
+    'SET t.next_run_at = v.next_run_at, t.beat_seq = t.beat_seq + 1'
+  );
 }
