@@ -16,7 +16,7 @@
  * `UPDATE … FROM (VALUES …)`; MySQL/MariaDB: `UPDATE … JOIN (SELECT … UNION ALL …)`): the initial
  * sync of a large table is one round trip per batch instead of one per row.
  */
-import type { DataSource, EntityManager, QueryDeepPartialEntity, SelectQueryBuilder } from 'typeorm';
+import { EntityManager, type DataSource, type QueryDeepPartialEntity, type SelectQueryBuilder } from 'typeorm';
 import { PeriodicTaskEntity } from '../entities/periodic-task.entity';
 import { TABLES } from '../entities/table-names';
 import { SCHEDULE_RELATIONS } from '../schedules/schedule-input';
@@ -96,7 +96,7 @@ export class TaskWrites {
    * PostgreSQL and MySQL/MariaDB only; elsewhere one write() per row.
    */
   async writeNextRuns(items: ReadonlyArray<{ row: RowStamp; nextRunAt: Date }>): Promise<void> {
-    const type = ('connection' in this.source ? this.source.connection : this.source).options.type;
+    const type = (this.source instanceof EntityManager ? this.source.dataSource : this.source).options.type;
     const postgres = type === 'postgres';
     if (!postgres && type !== 'mysql' && type !== 'mariadb') {
       for (const { row, nextRunAt } of items) await this.write(row, { nextRunAt });

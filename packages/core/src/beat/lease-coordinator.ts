@@ -103,7 +103,8 @@ export abstract class LeaseCoordinator implements BeatCoordinator {
             this.setLeader(true);
           } else {
             const remaining = await this.remainingMs();
-            if (remaining !== null && remaining >= 0) retryIn = Math.max(10, Math.min(retryIn, remaining + 5));
+            // run out already (between the take and this read): try again at once
+            if (remaining !== null) retryIn = Math.max(10, Math.min(retryIn, Math.max(0, remaining) + 5));
           }
         }
         this.storeFailing = false;
@@ -124,7 +125,12 @@ export abstract class LeaseCoordinator implements BeatCoordinator {
     this.leader = leader;
     if (!leader) this.leaseUntil = 0;
     this.leaseOptions.logger?.info(this.fields(), leader ? `${this.leaseOptions.label} is now the leader` : `${this.leaseOptions.label} is no longer the leader: ${why ?? 'stopped'}`);
-    this.onChange(leader);
+    try {
+      this.onChange(leader);
+    } catch (err) {
+      // a throwing listener must not stop the lease loop (its cycle would stay rejected)
+      this.leaseOptions.logger?.error({ err, ...this.fields() }, `${this.leaseOptions.label}: a leadership listener threw`);
+    }
   }
 
   private fields(): Record<string, unknown> {

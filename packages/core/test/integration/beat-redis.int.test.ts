@@ -169,3 +169,24 @@ it('a killed leader (SIGKILL) is replaced within the lease time', async () => {
   expect(tookOverAt - killedAt).toBeLessThanOrEqual(leaseMs + 1000);
   await waitFor(() => sentB.length >= 3 && worker.runs() >= runsAtKill + 3, 10_000, 'runs sent by B, executed');
 });
+
+it('a beat whose own token still holds the lease key takes it at once (a late renewal does not leave it waiting for its own key to expire)', async () => {
+  const prefix = ns.name('own-key:');
+  const client = new Redis(ns.redisUrl);
+  closers.push(async () => void client.disconnect());
+  const coordinator = new RedisCoordinator(client, { prefix, leaseMs: 30_000 });
+  closers.push(() => coordinator.stop());
+  // The key as this beat left it when it stepped down: its token, most of the lease left.
+  await raw.set(`${prefix}beat:leader`, coordinator.token, 'PX', 20_000);
+  const changes: boolean[] = [];
+  await coordinator.start((leader) => changes.push(leader));
+  expect(changes).toEqual([true]);
+  expect(coordinator.isLeader()).toBe(true);
+  expect(await raw.pttl(`${prefix}beat:leader`)).toBeGreaterThan(20_000); // extended to a full lease
+  // Another beat's token is not taken over.
+  const other = new RedisCoordinator(client, { prefix: ns.name('other-key:'), leaseMs: 30_000 });
+  closers.push(() => other.stop());
+  await raw.set(`${ns.name('other-key:')}beat:leader`, 'someone-else', 'PX', 20_000);
+  await other.start(() => undefined);
+  expect(other.isLeader()).toBe(false);
+});

@@ -3,7 +3,8 @@
  * fake timers: one leader; a stopped leader hands over at the follower's next try; a follower times
  * that try by the holder's remaining lease; a leader whose store is unreachable leads until its own
  * lease runs out; a renewal that comes after the lease ran out (a paused process) ends leadership
- * even though the store would accept it.
+ * even though the store would accept it; a lease that ran out just after a refused take is tried
+ * again at once; a throwing leadership listener does not stop the loop.
  */
 import pino from 'pino';
 import { LeaseCoordinator } from '../../src';
@@ -13,6 +14,8 @@ class MemoryLease {
   holder: string | null = null;
   expiresAt = 0;
   reachable = true;
+  /** Takes refused regardless (as when the lease ran out between a refused take and the read after it). */
+  refuseTakes = 0;
 
   check(): void {
     if (!this.reachable) throw new Error('store unreachable');
@@ -31,6 +34,10 @@ class MemoryLeaseCoordinator extends LeaseCoordinator {
 
   protected async take(now: number): Promise<boolean> {
     this.lease.check();
+    if (this.lease.refuseTakes > 0) {
+      this.lease.refuseTakes--;
+      return false;
+    }
     if (this.lease.holder !== null && this.lease.holder !== this.holder && this.lease.expiresAt > now) return false;
     this.lease.holder = this.holder;
     this.lease.expiresAt = now + this.leaseMs;
@@ -73,8 +80,11 @@ function coordinator(): { c: MemoryLeaseCoordinator; changes: boolean[] } {
   return { c, changes };
 }
 
-async function start(x: { c: MemoryLeaseCoordinator; changes: boolean[] }): Promise<void> {
-  await x.c.start((leader) => x.changes.push(leader));
+async function start(x: { c: MemoryLeaseCoordinator; changes: boolean[] }, listener?: (leader: boolean) => void): Promise<void> {
+  await x.c.start((leader) => {
+    x.changes.push(leader);
+    listener?.(leader);
+  });
 }
 
 /** Runs the timers due within `ms` and the promise chains they start. */
@@ -158,4 +168,28 @@ it('a renewal that comes after the lease ran out (the process was paused) ends l
   // Then, like any follower, it takes the lease it still holds in the store.
   expect(a.c.isLeader()).toBe(true);
   expect(a.changes).toEqual([true, false, true]);
+});
+
+it("a follower whose holder's lease ran out just after its refused take tries again at once", async () => {
+  lease.holder = 'gone:1:x';
+  lease.expiresAt = Date.now() - 1;
+  lease.refuseTakes = 1;
+  const b = coordinator();
+  await start(b);
+  expect(b.c.isLeader()).toBe(false);
+  await advance(20);
+  expect(b.c.isLeader()).toBe(true);
+});
+
+it('a leadership listener that throws does not stop the lease loop', async () => {
+  const a = coordinator();
+  await start(a, () => {
+    throw new Error('listener broke');
+  });
+  expect(a.c.isLeader()).toBe(true);
+  expect(lines.map((l) => l.msg)).toContain('Test beat: a leadership listener threw');
+  // It goes on renewing: still the leader after three lease times.
+  await advance(LEASE_MS * 3);
+  expect(a.c.isLeader()).toBe(true);
+  expect(lease.expiresAt).toBeGreaterThan(Date.now() + LEASE_MS / 2);
 });
