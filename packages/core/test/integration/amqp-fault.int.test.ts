@@ -16,11 +16,17 @@ import pino from 'pino';
 import { Celeriac, Worker, createLogger, type CeleriacOptions, type Task, type TaskContext } from '../../src';
 import { testNamespace } from '../helpers/namespace';
 import { startPrivateRabbitNode, type PrivateRabbitNode } from '../helpers/rabbit-private-node';
-import { waitFor } from '../helpers/wait';
+import { deferred, waitFor } from '../helpers/wait';
 
 const TOTAL = 2000;
 /** Tasks published and not yet run, at most: the producer runs ahead of the worker by this much. */
 const WINDOW = 300;
+/**
+ * The last tasks are published only once RabbitMQ has been stopped: on a slow machine the stream
+ * could otherwise run out while `rabbitmqctl stop_app` is still on its way, and nothing would be left
+ * to show the worker recovering after the restart.
+ */
+const AFTER_STOP = 400;
 const SENDERS = 16;
 const CONCURRENCY = 8;
 /** What the worker may hold at a fault (concurrency x the default prefetch multiplier, 4): these may still run from its buffers. */
@@ -106,9 +112,11 @@ describe('Worker over AMQP through faults', () => {
     const publishFailures: unknown[] = [];
     /** Resolves at the next task run (the producer waits there while WINDOW tasks are pending). */
     const nextRun = (): Promise<void> => new Promise((resolve) => wake.push(resolve));
+    const stopped = deferred();
     const sender = async (): Promise<void> => {
       for (;;) {
         while (sent.length - runs.size >= WINDOW) await nextRun();
+        if (next >= TOTAL - AFTER_STOP) await stopped.promise;
         if (next >= TOTAL) return;
         const i = next++;
         try {
@@ -151,6 +159,7 @@ describe('Worker over AMQP through faults', () => {
       try {
         await node.stopApp(); // returns once RabbitMQ has stopped (its clients are disconnected by then)
         stoppedAt = Date.now();
+        stopped.resolve();
         runsAtStop = runTimes.length;
         // The senders may all be waiting for runs (none happen while stopped): publish one now, for sure.
         outagePublish = record.applyAsync([-1]).then((r) => r.id);
@@ -171,6 +180,7 @@ describe('Worker over AMQP through faults', () => {
       await waitFor(() => sent.length + publishFailures.length === TOTAL && sent.every((id) => runs.has(id)), 30_000, `all ${TOTAL} tasks to run`);
       await waitFor(() => runs.has(outageId!), 30_000, 'the task published during the outage to run');
     } finally {
+      if (!stopped.settled) stopped.resolve(); // a fault step failed: let the senders finish
       const duplicates = [...runs.values()].reduce((sum, n) => sum + n - 1, 0);
       Object.assign(figures, {
         sent: sent.length,
